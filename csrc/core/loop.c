@@ -1,0 +1,240 @@
+/*
+ * loop.c - the event loop: ready queue, timer heap, clock, iterations.
+ *
+ * One iteration follows asyncio's _run_once: if nothing is ready, wait for
+ * the first timer (a virtual clock jumps to it); move every due timer to
+ * the back of the ready queue in (deadline, arming order); then run
+ * exactly the handles that were ready at that point.  Whatever they
+ * schedule runs on the next iteration.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core.h"
+
+#define CLOCK_RESOLUTION 1e-9
+
+void cr_handle_init(cr_handle *handle, cr_handle_fn fn) {
+    cr_link_clear(&handle->link);
+    handle->fn = fn;
+    handle->when = 0;
+    handle->seq = 0;
+    handle->heap_index = 0;
+    handle->where = CR_IN_NOTHING;
+    handle->cancelled = 0;
+}
+
+static void *default_alloc(void *alloc_data, void *ptr, size_t osize, size_t nsize) {
+    (void)alloc_data;
+    (void)osize;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, nsize);
+}
+
+void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
+    cr_list_init(&loop->ready);
+    loop->heap = NULL;
+    loop->heap_len = 0;
+    loop->heap_cap = 0;
+    loop->timer_seq = 0;
+    cr_list_init(&loop->tasks);
+    loop->ntasks = 0;
+    loop->task_counter = 0;
+    loop->current = NULL;
+    loop->step = step;
+    loop->virtual_clock = virtual_clock;
+    loop->vtime = 0;
+    loop->clock = NULL;
+    loop->clock_data = NULL;
+    loop->alloc = default_alloc;
+    loop->alloc_data = NULL;
+    loop->userdata = NULL;
+}
+
+void cr_loop_free(cr_loop *loop) {
+    if (loop->heap != NULL)
+        loop->alloc(loop->alloc_data, loop->heap, loop->heap_cap * sizeof *loop->heap, 0);
+    loop->heap = NULL;
+    loop->heap_len = loop->heap_cap = 0;
+}
+
+static double monotonic_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double cr_loop_time(const cr_loop *loop) {
+    if (loop->clock)
+        return loop->clock(loop->clock_data);
+    if (loop->virtual_clock)
+        return loop->vtime;
+    return monotonic_now();
+}
+
+void cr_loop_call_soon(cr_loop *loop, cr_handle *handle) {
+    assert(handle->where == CR_IN_NOTHING);
+    handle->where = CR_IN_READY;
+    cr_list_push_back(&loop->ready, &handle->link);
+}
+
+/* ---- timer heap, ordered by (when, seq) ---- */
+
+static int heap_less(const cr_handle *a, const cr_handle *b) {
+    if (a->when != b->when)
+        return a->when < b->when;
+    return a->seq < b->seq;
+}
+
+static void heap_place(cr_loop *loop, uint32_t index, cr_handle *handle) {
+    loop->heap[index] = handle;
+    handle->heap_index = index;
+}
+
+static void heap_sift_up(cr_loop *loop, uint32_t index) {
+    cr_handle *handle = loop->heap[index];
+    while (index > 0) {
+        uint32_t parent = (index - 1) / 2;
+        if (!heap_less(handle, loop->heap[parent]))
+            break;
+        heap_place(loop, index, loop->heap[parent]);
+        index = parent;
+    }
+    heap_place(loop, index, handle);
+}
+
+static void heap_sift_down(cr_loop *loop, uint32_t index) {
+    cr_handle *handle = loop->heap[index];
+    uint32_t len = loop->heap_len;
+    for (;;) {
+        uint32_t child = 2 * index + 1;
+        if (child >= len)
+            break;
+        if (child + 1 < len && heap_less(loop->heap[child + 1], loop->heap[child]))
+            child++;
+        if (!heap_less(loop->heap[child], handle))
+            break;
+        heap_place(loop, index, loop->heap[child]);
+        index = child;
+    }
+    heap_place(loop, index, handle);
+}
+
+static void heap_remove(cr_loop *loop, cr_handle *handle) {
+    uint32_t index = handle->heap_index;
+    assert(index < loop->heap_len && loop->heap[index] == handle);
+    cr_handle *last = loop->heap[--loop->heap_len];
+    if (last != handle) {
+        heap_place(loop, index, last);
+        if (index > 0 && heap_less(last, loop->heap[(index - 1) / 2]))
+            heap_sift_up(loop, index);
+        else
+            heap_sift_down(loop, index);
+    }
+    handle->where = CR_IN_NOTHING;
+}
+
+int cr_loop_call_at(cr_loop *loop, cr_handle *handle, double when) {
+    assert(handle->where == CR_IN_NOTHING);
+    if (loop->heap_len == loop->heap_cap) {
+        uint32_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+        cr_handle **heap = loop->alloc(loop->alloc_data, loop->heap,
+                                       loop->heap_cap * sizeof *heap, cap * sizeof *heap);
+        if (heap == NULL)
+            return CR_ENOMEM;
+        loop->heap = heap;
+        loop->heap_cap = cap;
+    }
+    handle->when = when;
+    handle->seq = loop->timer_seq++;
+    handle->where = CR_IN_HEAP;
+    loop->heap[loop->heap_len++] = handle;
+    heap_sift_up(loop, loop->heap_len - 1);
+    return CR_OK;
+}
+
+void cr_handle_detach(cr_loop *loop, cr_handle *handle) {
+    switch (handle->where) {
+    case CR_IN_HEAP:
+        heap_remove(loop, handle);
+        break;
+    case CR_IN_READY:
+    case CR_IN_CALLBACKS:
+        cr_list_remove(&handle->link);
+        handle->where = CR_IN_NOTHING;
+        break;
+    default:
+        break;
+    }
+}
+
+int cr_loop_is_idle(const cr_loop *loop) {
+    return cr_list_is_empty(&loop->ready) && loop->heap_len == 0;
+}
+
+double cr_loop_next_deadline(cr_loop *loop) {
+    if (!cr_list_is_empty(&loop->ready))
+        return 0;
+    if (loop->heap_len == 0)
+        return -1;
+    double delta = loop->heap[0]->when - cr_loop_time(loop);
+    return delta > 0 ? delta : 0;
+}
+
+static void sleep_seconds(double seconds) {
+    if (!(seconds > 0))
+        return;
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9) + 1; /* round up */
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+size_t cr_loop_run_once(cr_loop *loop, double timeout) {
+    if (cr_list_is_empty(&loop->ready) && loop->heap_len > 0) {
+        double first = loop->heap[0]->when;
+        if (loop->virtual_clock && loop->clock == NULL) {
+            if (first > loop->vtime && first - loop->vtime <= timeout)
+                loop->vtime = first;
+        } else {
+            double delta = first - cr_loop_time(loop);
+            sleep_seconds(delta < timeout ? delta : timeout);
+        }
+    }
+
+    double end_time = cr_loop_time(loop) + CLOCK_RESOLUTION;
+    while (loop->heap_len > 0) {
+        cr_handle *handle = loop->heap[0];
+        if (handle->when >= end_time)
+            break;
+        heap_remove(loop, handle);
+        handle->where = CR_IN_READY;
+        cr_list_push_back(&loop->ready, &handle->link);
+    }
+
+    cr_link batch;
+    cr_list_init(&batch);
+    cr_list_splice_back(&batch, &loop->ready);
+    size_t ran = 0;
+    cr_link *node;
+    while ((node = cr_list_pop_front(&batch)) != NULL) {
+        cr_handle *handle = cr_container_of(node, cr_handle, link);
+        handle->where = CR_IN_NOTHING;
+        if (handle->cancelled)
+            continue;
+        ran++;
+        handle->fn(loop, handle);
+    }
+    return ran;
+}

@@ -1,0 +1,208 @@
+/*
+ * lcorral.c - luaopen_corral: the module table and its functions
+ * (run, spawn, sleep, gather, current_task, all_tasks, now, is_error).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../include/corral.h"
+#include "lcorral.h"
+
+void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                   const luaL_Reg *metamethods) {
+    luaL_newmetatable(L, name);
+    luaL_setfuncs(L, metamethods, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_setfield(L, -2, "__index");
+    lua_pop(L, 1);
+}
+
+void lcr_repr(lua_State *L, const char *cls, const void *ptr, const char *extra) {
+    lua_pushfstring(L, "<corral.%s %p [%s]>", cls, ptr, extra);
+}
+
+/* ---- with(fn, ...): acquire, call, release even on error ---- */
+
+static int with_after_call(lua_State *L, int status, lua_KContext ctx) {
+    (void)ctx;
+    int ok = status == LUA_OK || status == LUA_YIELD;
+    lua_getfield(L, 1, "release");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 0);
+    if (!ok)
+        return lua_error(L);
+    return lua_gettop(L) - 1;
+}
+
+static int with_after_acquire(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    int nargs = (int)ctx;
+    lua_settop(L, 2 + nargs);
+    return with_after_call(L, lua_pcallk(L, nargs, LUA_MULTRET, 0, ctx, with_after_call), ctx);
+}
+
+int lcr_with(lua_State *L) {
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    int nargs = lua_gettop(L) - 2;
+    lua_getfield(L, 1, "acquire");
+    lua_pushvalue(L, 1);
+    lua_callk(L, 1, LUA_MULTRET, nargs, with_after_acquire);
+    return with_after_acquire(L, LUA_OK, nargs);
+}
+
+/* ---- module functions ---- */
+
+static lloop *need_loop(lua_State *L, const char *fname) {
+    lloop *loop = lcr_running_loop(L);
+    if (loop == NULL)
+        luaL_error(L, "%s: no running loop", fname);
+    return loop;
+}
+
+static int corral_run(lua_State *L) {
+    if (lcr_running_loop(L) != NULL)
+        return luaL_error(L, "corral.run: cannot be called from a running loop");
+    int type = lua_type(L, 1);
+    if (type != LUA_TFUNCTION && type != LUA_TTHREAD)
+        return luaL_typeerror(L, 1, "function or coroutine");
+    int virtual_clock = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        lua_getfield(L, 2, "clock");
+        const char *clock = luaL_optstring(L, -1, "monotonic");
+        if (strcmp(clock, "virtual") == 0)
+            virtual_clock = 1;
+        else if (strcmp(clock, "monotonic") != 0)
+            return luaL_error(L, "bad option 'clock' to 'corral.run' (\"monotonic\" or \"virtual\" expected, got \"%s\")",
+                              clock);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lloop *loop = lcr_loop_new(L, virtual_clock);
+    ltask *task = lcr_spawn(L, loop, 1, 0);
+    int tidx = lua_gettop(L);
+    if (!lua_isnil(L, 2)) {
+        lua_getfield(L, 2, "name");
+        if (!lua_isnil(L, -1)) {
+            luaL_tolstring(L, -1, NULL);
+            lua_setiuservalue(L, tidx, TUV_NAME);
+        }
+        lua_pop(L, 1);
+    }
+    int ok = lcr_run_until_complete(L, loop, tidx);
+    lcr_loop_close(L, loop);
+    if (!ok) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
+        return lcr_error_raise(L, "DeadlockError", "no task can make progress");
+    }
+    lua_settop(L, tidx);
+    return lcr_task_push_results(L, task, tidx, 0);
+}
+
+static int sleep_finish(lua_State *L, ltask *self, int rc) {
+    self->waits_on = NULL;
+    if (rc != CR_OK)
+        return lcr_raise_code(L, self, rc);
+    return 0;
+}
+
+static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    ltask *self = (ltask *)ctx;
+    return sleep_finish(L, self, lcr_op_wait(L, self, sleep_k));
+}
+
+static int corral_sleep(lua_State *L) {
+    lua_Number seconds = luaL_checknumber(L, 1);
+    if (isnan(seconds))
+        return luaL_argerror(L, 1, "number expected, got NaN");
+    ltask *self = lcr_need_task(L, "corral.sleep");
+    self->waits_on = "sleep";
+    cr_op_sleep(&self->core, seconds);
+    return sleep_finish(L, self, lcr_op_wait(L, self, sleep_k));
+}
+
+static int corral_spawn(lua_State *L) {
+    lloop *loop = need_loop(L, "corral.spawn");
+    lcr_spawn(L, loop, 1, lua_gettop(L) - 1);
+    return 1;
+}
+
+static int corral_current_task(lua_State *L) {
+    lloop *loop = lcr_running_loop(L);
+    if (loop == NULL || loop->core.current == NULL) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lcr_push_pending_task(L, (ltask *)loop->core.current);
+    return 1;
+}
+
+static int corral_all_tasks(lua_State *L) {
+    lloop *loop = need_loop(L, "corral.all_tasks");
+    lua_createtable(L, (int)loop->core.ntasks, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
+    lua_Integer i = 0;
+    cr_link *node;
+    cr_list_for_each(node, &loop->core.tasks) {
+        lua_rawgetp(L, -1, cr_container_of(node, cr_task, tasks_link));
+        lua_rawseti(L, -3, ++i);
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
+static int corral_now(lua_State *L) {
+    lloop *loop = need_loop(L, "corral.now");
+    lua_pushnumber(L, cr_loop_time(&loop->core));
+    return 1;
+}
+
+static int corral_is_error(lua_State *L) {
+    const char *type = luaL_optstring(L, 2, NULL);
+    lua_pushboolean(L, lcr_is_error(L, 1, type));
+    return 1;
+}
+
+LUAMOD_API int luaopen_corral(lua_State *L) {
+    static const luaL_Reg functions[] = {
+        {"run", corral_run},
+        {"sleep", corral_sleep},
+        {"spawn", corral_spawn},
+        {"gather", lcr_gather},
+        {"current_task", corral_current_task},
+        {"all_tasks", corral_all_tasks},
+        {"now", corral_now},
+        {"is_error", corral_is_error},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, functions);
+    lcr_error_open(L);
+    luaL_getmetatable(L, LCR_ERROR);
+    lua_setfield(L, -2, "Error");
+    lcr_loop_open(L);
+    lcr_task_open(L);
+    lcr_future_open(L);
+    lcr_lock_open(L);
+    lcr_event_open(L);
+    lcr_cond_open(L);
+    lcr_sema_open(L);
+    lcr_barrier_open(L);
+    lua_pushliteral(L, CORRAL_VERSION);
+    lua_setfield(L, -2, "_VERSION");
+    return 1;
+}
+
+const char *corral_strerror(int code) {
+    switch (code) {
+    case CORRAL_OK:
+        return "success";
+    case CORRAL_ENOMEM:
+        return "not enough memory";
+    case CORRAL_EINVAL:
+        return "invalid argument";
+    default:
+        return "unknown error";
+    }
+}

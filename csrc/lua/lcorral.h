@@ -1,0 +1,145 @@
+/*
+ * lcorral.h - private declarations shared by the Lua binding's files.
+ *
+ * Object model: every corral object is a full userdata whose memory
+ * embeds the core struct; Lua values it owns hang off its uservalues.
+ * A loop anchors its pending tasks in a table (lightuserdata -> Task) so
+ * that a task nobody references still runs to completion.
+ */
+#ifndef CORRAL_LCORRAL_H
+#define CORRAL_LCORRAL_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "../core/core.h"
+
+#if LUA_VERSION_NUM != 504
+#error "corral needs Lua 5.4"
+#endif
+
+#define LCR_LOOP "corral.Loop"
+#define LCR_TASK "corral.Task"
+#define LCR_FUTURE "corral.Future"
+#define LCR_HANDLE "corral.Handle"
+#define LCR_ERROR "corral.Error"
+#define LCR_LOCK "corral.Lock"
+#define LCR_EVENT "corral.Event"
+#define LCR_CONDITION "corral.Condition"
+#define LCR_SEMAPHORE "corral.Semaphore"
+#define LCR_BSEMAPHORE "corral.BoundedSemaphore"
+#define LCR_BARRIER "corral.Barrier"
+
+/* Uservalue slots of a Task. */
+enum { TUV_THREAD = 1, TUV_ERROR, TUV_NAME, TUV_CANCEL_MSG, TUV_LOOP, TUV_TRACE, TUV_COUNT = TUV_TRACE };
+/* Uservalue slots of a Future. */
+enum { FUV_VALUE = 1, FUV_CANCEL_MSG, FUV_CHILDREN, FUV_LOOP, FUV_COUNT = FUV_LOOP };
+
+typedef struct lloop {
+    cr_loop core;            /* the core loop */
+    lua_State *L;            /* thread driving the loop while it runs */
+    int anchors;             /* registry ref: lightuserdata(task) -> Task */
+    int refs;                /* registry ref: values held by callbacks */
+    cr_link callbacks;       /* live lcallbacks, freed at close */
+    int running;             /* inside run_until_complete / step */
+    int closed;              /* close() has finished */
+    int stopping;            /* run_until_complete's target is done */
+    int deadlocked;          /* DeadlockError was raised in the main task */
+    struct ltask *main;      /* run_until_complete's target task, or NULL */
+} lloop;
+
+typedef struct ltask {
+    cr_task core;            /* the core task */
+    lloop *loop;             /* the loop it runs on (anchored: TUV_LOOP) */
+    lua_State *co;           /* its thread (anchored: TUV_THREAD) */
+    int nresults;            /* values returned, on co's stack above index 1 */
+    const char *waits_on;    /* what it is blocked on, for reports */
+    uint8_t launched;        /* its function was started */
+    uint8_t retrieved;       /* its error was handed out */
+    uint8_t deadlock;        /* the next cancellation is a DeadlockError */
+    uint8_t yielded_out;     /* suspended by a foreign yield */
+} ltask;
+
+typedef struct lfuture {
+    cr_future core;          /* the core future */
+    lloop *loop;             /* loop its callbacks run on (FUV_LOOP) */
+    int nvalues;             /* results packed in the FUV_VALUE table */
+    uint8_t retrieved;       /* its error was handed out */
+    uint8_t is_gather;       /* a gather's outer future */
+    uint8_t return_exceptions; /* gather option */
+    uint8_t cancel_requested;  /* gather: a cancel reached the children */
+    int nchildren;           /* gather: distinct children */
+    int nfinished;           /* gather: children done */
+    int nitems;              /* gather: items (duplicates included) */
+} lfuture;
+
+/* A callback queued on a future (or a call_soon handle owned by a loop). */
+typedef struct lcallback {
+    cr_handle handle;        /* the core handle */
+    lloop *loop;             /* owner */
+    cr_link live;            /* membership in loop->callbacks */
+    int kind;                /* LCB_* */
+    int ref_fn;              /* ref in loop->refs: the function / outer */
+    int ref_arg;             /* ref in loop->refs: the argument */
+} lcallback;
+
+enum { LCB_LUA = 1, LCB_GATHER, LCB_STOP };
+
+/* lerror.c */
+void lcr_error_push(lua_State *L, const char *type, const char *message);
+int lcr_error_raise(lua_State *L, const char *type, const char *message);
+int lcr_is_error(lua_State *L, int idx, const char *type);
+void lcr_error_open(lua_State *L);
+int lcr_raise_code(lua_State *L, ltask *task, int rc);
+
+/* lloop.c */
+lloop *lcr_running_loop(lua_State *L);
+lloop *lcr_check_loop(lua_State *L, int idx);
+void lcr_push_loop(lua_State *L, lloop *loop);
+lloop *lcr_loop_new(lua_State *L, int virtual_clock);
+ltask *lcr_need_task(lua_State *L, const char *fname);
+/* Push a task that is not done (anchored by its loop). */
+void lcr_push_pending_task(lua_State *L, ltask *task);
+ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs);
+int lcr_run_until_complete(lua_State *L, lloop *loop, int task_idx);
+void lcr_loop_close(lua_State *L, lloop *loop);
+void lcr_push_ref(lua_State *L, lloop *loop, int ref);
+int lcr_ref(lua_State *L, lloop *loop, int idx);
+void lcr_unref(lua_State *L, lloop *loop, int ref);
+lcallback *lcr_callback_new(lua_State *L, lloop *loop, int kind, int fn_idx, int arg_idx);
+void lcr_callback_free(lua_State *L, lcallback *cb);
+int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k);
+void lcr_loop_open(lua_State *L);
+int lcr_yield_sentinel(lua_State *L);
+
+/* ltask.c */
+ltask *lcr_check_task(lua_State *L, int idx);
+ltask *lcr_to_task(lua_State *L, int idx);
+void lcr_task_push_name(lua_State *L, ltask *task, int task_idx);
+int lcr_task_push_results(lua_State *L, ltask *task, int task_idx, int first_only);
+int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_only, int raise);
+void lcr_task_open(lua_State *L);
+cr_future *lcr_to_awaitable(lua_State *L, int idx);
+
+/* lfuture.c */
+lfuture *lcr_future_new(lua_State *L, lloop *loop);
+lfuture *lcr_to_future(lua_State *L, int idx);
+void lcr_future_open(lua_State *L);
+int lcr_gather(lua_State *L);
+void lcr_gather_child_done(lua_State *L, lcallback *cb);
+
+/* synchronization classes */
+void lcr_lock_open(lua_State *L);
+void lcr_event_open(lua_State *L);
+void lcr_cond_open(lua_State *L);
+void lcr_sema_open(lua_State *L);
+void lcr_barrier_open(lua_State *L);
+int lcr_with(lua_State *L);
+
+/* Register a class: metatable `name` with methods as __index. */
+void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                   const luaL_Reg *metamethods);
+/* "<corral.Lock 0x55d0c8a4 [...]>"-style repr prefix pushed on the stack. */
+void lcr_repr(lua_State *L, const char *cls, const void *ptr, const char *extra);
+
+#endif

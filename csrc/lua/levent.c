@@ -1,0 +1,87 @@
+/*
+ * levent.c - corral.Event.
+ */
+#include <stdio.h>
+
+#include "lcorral.h"
+
+typedef struct levent {
+    cr_event core;
+} levent;
+
+static levent *check_event(lua_State *L, int idx) {
+    return luaL_checkudata(L, idx, LCR_EVENT);
+}
+
+static int event_new(lua_State *L) {
+    levent *event = lua_newuserdatauv(L, sizeof *event, 0);
+    cr_event_init(&event->core);
+    luaL_setmetatable(L, LCR_EVENT);
+    return 1;
+}
+
+static int event_set(lua_State *L) {
+    cr_event_set(&check_event(L, 1)->core);
+    return 0;
+}
+
+static int event_clear(lua_State *L) {
+    cr_event_clear(&check_event(L, 1)->core);
+    return 0;
+}
+
+static int event_is_set(lua_State *L) {
+    lua_pushboolean(L, check_event(L, 1)->core.is_set);
+    return 1;
+}
+
+static int wait_finish(lua_State *L, ltask *self, int rc) {
+    self->waits_on = NULL;
+    if (rc != CR_OK)
+        return lcr_raise_code(L, self, rc);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int wait_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    ltask *self = (ltask *)ctx;
+    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
+}
+
+static int event_wait(lua_State *L) {
+    levent *event = check_event(L, 1);
+    ltask *self = lcr_need_task(L, "event:wait");
+    self->waits_on = "Event";
+    cr_op_event_wait(&self->core, &event->core);
+    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
+}
+
+static int event_tostring(lua_State *L) {
+    levent *event = check_event(L, 1);
+    char extra[64];
+    const char *state = event->core.is_set ? "set" : "unset";
+    if (event->core.waiters.n)
+        snprintf(extra, sizeof extra, "%s, waiters:%zu", state, event->core.waiters.n);
+    else
+        snprintf(extra, sizeof extra, "%s", state);
+    lcr_repr(L, "Event", event, extra);
+    return 1;
+}
+
+void lcr_event_open(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"set", event_set},
+        {"clear", event_clear},
+        {"is_set", event_is_set},
+        {"wait", event_wait},
+        {NULL, NULL},
+    };
+    static const luaL_Reg metamethods[] = {
+        {"__tostring", event_tostring},
+        {NULL, NULL},
+    };
+    lcr_new_class(L, LCR_EVENT, methods, metamethods);
+    lua_pushcfunction(L, event_new);
+    lua_setfield(L, -2, "Event");
+}

@@ -1,0 +1,600 @@
+/*
+ * lloop.c - the loop as a Lua object: task steps (lua_resume), spawning,
+ * callbacks, run_until_complete, close, and the Loop class for hosts.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lcorral.h"
+
+static char running_key;   /* registry: lightuserdata(lloop) while running */
+static char loops_key;     /* registry: weak table lightuserdata -> Loop */
+static char sentinel;      /* first value of every corral yield */
+
+#if LUA_VERSION_RELEASE_NUM >= 50406
+#define lcr_closethread(co, from) lua_closethread((co), (from))
+#else
+#define lcr_closethread(co, from) ((void)(from), lua_resetthread(co))
+#endif
+
+lloop *lcr_running_loop(lua_State *L) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &running_key);
+    lloop *loop = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return loop;
+}
+
+static void set_running(lua_State *L, lloop *loop) {
+    if (loop)
+        lua_pushlightuserdata(L, loop);
+    else
+        lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &running_key);
+}
+
+lloop *lcr_check_loop(lua_State *L, int idx) {
+    return luaL_checkudata(L, idx, LCR_LOOP);
+}
+
+ltask *lcr_need_task(lua_State *L, const char *fname) {
+    lloop *loop = lcr_running_loop(L);
+    if (loop == NULL || loop->core.current == NULL)
+        luaL_error(L, "%s: no running task", fname);
+    if (!lua_isyieldable(L))
+        luaL_error(L, "%s: no running task (cannot suspend here: attempt to yield across a C-call boundary)",
+                   fname);
+    return (ltask *)loop->core.current;
+}
+
+int lcr_yield_sentinel(lua_State *L) {
+    return lua_touserdata(L, -1) == &sentinel;
+}
+
+int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k) {
+    int rc = cr_op_run(&task->core);
+    if (rc != CR_WAIT)
+        return rc;
+    lua_pushlightuserdata(L, &sentinel);
+    return lua_yieldk(L, 1, (lua_KContext)task, k); /* does not return */
+}
+
+/* ---- refs held by callbacks ---- */
+
+void lcr_push_ref(lua_State *L, lloop *loop, int ref) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
+    lua_rawgeti(L, -1, ref);
+    lua_remove(L, -2);
+}
+
+int lcr_ref(lua_State *L, lloop *loop, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
+    lua_pushvalue(L, idx);
+    int ref = luaL_ref(L, -2);
+    lua_pop(L, 1);
+    return ref;
+}
+
+void lcr_unref(lua_State *L, lloop *loop, int ref) {
+    if (ref == LUA_NOREF || ref == LUA_REFNIL)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
+    luaL_unref(L, -1, ref);
+    lua_pop(L, 1);
+}
+
+/* ---- callbacks ---- */
+
+static void callback_run(cr_loop *core, cr_handle *handle);
+
+lcallback *lcr_callback_new(lua_State *L, lloop *loop, int kind, int fn_idx, int arg_idx) {
+    lcallback *cb = loop->core.alloc(loop->core.alloc_data, NULL, 0, sizeof *cb);
+    if (cb == NULL)
+        luaL_error(L, "not enough memory");
+    cr_handle_init(&cb->handle, callback_run);
+    cb->loop = loop;
+    cb->kind = kind;
+    cb->ref_fn = fn_idx ? lcr_ref(L, loop, fn_idx) : LUA_NOREF;
+    cb->ref_arg = arg_idx ? lcr_ref(L, loop, arg_idx) : LUA_NOREF;
+    cr_link_clear(&cb->live);
+    cr_list_push_back(&loop->callbacks, &cb->live);
+    return cb;
+}
+
+void lcr_callback_free(lua_State *L, lcallback *cb) {
+    lloop *loop = cb->loop;
+    cr_handle_detach(&loop->core, &cb->handle);
+    cr_list_remove(&cb->live);
+    lcr_unref(L, loop, cb->ref_fn);
+    lcr_unref(L, loop, cb->ref_arg);
+    loop->core.alloc(loop->core.alloc_data, cb, sizeof *cb, 0);
+}
+
+static int traceback_handler(lua_State *L) {
+    if (lua_type(L, 1) == LUA_TSTRING || lua_isnil(L, 1)) {
+        luaL_traceback(L, L, lua_tostring(L, 1), 1);
+        return 1;
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* Report an error raised by a callback, as asyncio's default handler. */
+static void report_callback_error(lua_State *L) {
+    const char *msg = luaL_tolstring(L, -1, NULL);
+    fprintf(stderr, "Exception in callback: %s\n", msg);
+    fflush(stderr);
+    lua_pop(L, 2);
+}
+
+static void callback_run(cr_loop *core, cr_handle *handle) {
+    lloop *loop = core->userdata;
+    lcallback *cb = cr_container_of(handle, lcallback, handle);
+    lua_State *L = loop->L;
+    switch (cb->kind) {
+    case LCB_STOP:
+        loop->stopping = 1;
+        lcr_callback_free(L, cb);
+        return;
+    case LCB_GATHER:
+        lcr_gather_child_done(L, cb);
+        lcr_callback_free(L, cb);
+        return;
+    default:
+        lua_pushcfunction(L, traceback_handler);
+        lcr_push_ref(L, loop, cb->ref_fn);
+        int nargs = 0;
+        if (cb->ref_arg != LUA_NOREF) {
+            lcr_push_ref(L, loop, cb->ref_arg);
+            nargs = 1;
+        }
+        lcr_callback_free(L, cb);
+        if (lua_pcall(L, nargs, 0, -2 - nargs) != LUA_OK)
+            report_callback_error(L);
+        lua_pop(L, 1);
+        return;
+    }
+}
+
+/* ---- task steps ---- */
+
+void lcr_push_pending_task(lua_State *L, ltask *task) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->anchors);
+    lua_rawgetp(L, -1, task);
+    lua_remove(L, -2);
+}
+
+
+/* The task is over: drop its anchor.  The Task is at the top of L. */
+static void task_unanchor(lua_State *L, ltask *task) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->anchors);
+    lua_pushnil(L);
+    lua_rawsetp(L, -2, task);
+    lua_pop(L, 1);
+}
+
+/* Store the error at the top of L as the task's (pops it). */
+static void task_set_error(lua_State *L, int task_idx) {
+    lua_setiuservalue(L, task_idx, TUV_ERROR);
+}
+
+static void cancelled_error_for(lua_State *L, int task_idx) {
+    lua_getiuservalue(L, task_idx, TUV_CANCEL_MSG);
+    lcr_error_push(L, "CancelledError", lua_tostring(L, -1));
+    lua_remove(L, -2);
+}
+
+static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
+    lloop *loop = core->userdata;
+    ltask *task = (ltask *)ctask;
+    lua_State *L = loop->L;
+    lua_State *co = task->co;
+    int nres = 0, status;
+    luaL_checkstack(L, 8, "corral step");
+    lcr_push_pending_task(L, task);
+    int tidx = lua_gettop(L);
+    if (!task->launched) {
+        task->launched = 1;
+        if (cancel) {
+            /* Cancelled before its first step: the body never runs. */
+            lua_settop(co, 1);
+            cancelled_error_for(L, tidx);
+            task_set_error(L, tidx);
+            cr_task_step_done(ctask, CR_STEP_CANCELLED);
+            task_unanchor(L, task);
+            lua_settop(L, tidx - 1);
+            return;
+        }
+        status = lua_resume(co, L, lua_gettop(co) - 2, &nres);
+    } else {
+        status = lua_resume(co, L, 0, &nres);
+    }
+    if (status == LUA_YIELD) {
+        if (nres >= 1 && lua_touserdata(co, -1) == &sentinel && ctask->blocked) {
+            lua_pop(co, nres);
+            cr_task_step_done(ctask, CR_STEP_BLOCKED);
+            lua_settop(L, tidx - 1);
+            return;
+        }
+        /* A yield that is not corral's: the task cannot go on. */
+        lua_pop(co, nres);
+        lua_pushstring(co, "attempt to yield from a corral task outside a nested coroutine "
+                           "(use corral.sleep(0) to let other tasks run)");
+        luaL_traceback(L, co, lua_tostring(co, -1), 0);
+        lua_pop(co, 1);
+        lcr_closethread(co, L);
+        lua_settop(co, 0);
+        task_set_error(L, tidx);
+        cr_task_step_done(ctask, CR_STEP_FAILED);
+    } else if (status == LUA_OK) {
+        task->nresults = nres - 1; /* index 1 holds the Task */
+        if (ctask->must_cancel) {
+            cancelled_error_for(L, tidx);
+            task_set_error(L, tidx);
+        }
+        cr_task_step_done(ctask, CR_STEP_RETURNED);
+    } else {
+        int cancelled = lcr_is_error(co, -1, "CancelledError");
+        luaL_traceback(L, co, lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : NULL, 0);
+        if (lcr_is_error(co, -1, NULL)) {
+            lua_getfield(co, -1, "traceback");
+            int has = !lua_isnil(co, -1);
+            lua_pop(co, 1);
+            if (!has) {
+                lua_pushvalue(L, -1);
+                lua_xmove(L, co, 1);
+                lua_setfield(co, -2, "traceback");
+            }
+        }
+        lua_setiuservalue(L, tidx, TUV_TRACE);
+        lua_xmove(co, L, 1);
+        /* Close the thread: pending <close> variables run now. */
+        if (lcr_closethread(co, L) != LUA_OK) {
+            lua_xmove(co, L, 1);
+            lua_replace(L, -2);
+            cancelled = lcr_is_error(L, -1, "CancelledError");
+        }
+        lua_settop(co, 0);
+        task_set_error(L, tidx);
+        cr_task_step_done(ctask, cancelled ? CR_STEP_CANCELLED : CR_STEP_FAILED);
+    }
+    task_unanchor(L, task);
+    lua_settop(L, tidx - 1);
+}
+
+/* ---- loops ---- */
+
+static void loop_release(lua_State *L, lloop *loop) {
+    cr_link *node;
+    while ((node = loop->callbacks.next) != &loop->callbacks) {
+        lcallback *cb = cr_container_of(node, lcallback, live);
+        lcr_callback_free(L, cb);
+    }
+    cr_loop_free(&loop->core);
+    if (loop->anchors != LUA_NOREF) {
+        luaL_unref(L, LUA_REGISTRYINDEX, loop->anchors);
+        luaL_unref(L, LUA_REGISTRYINDEX, loop->refs);
+        loop->anchors = loop->refs = LUA_NOREF;
+    }
+}
+
+lloop *lcr_loop_new(lua_State *L, int virtual_clock) {
+    lloop *loop = lua_newuserdatauv(L, sizeof *loop, 0);
+    memset(loop, 0, sizeof *loop);
+    loop->anchors = loop->refs = LUA_NOREF;
+    cr_list_init(&loop->callbacks);
+    luaL_setmetatable(L, LCR_LOOP);
+    cr_loop_init(&loop->core, loop_step, virtual_clock);
+    void *alloc_data;
+    lua_Alloc alloc = lua_getallocf(L, &alloc_data);
+    loop->core.alloc = alloc;
+    loop->core.alloc_data = alloc_data;
+    loop->core.userdata = loop;
+    lua_newtable(L);
+    loop->anchors = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    loop->refs = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &loops_key);
+    lua_pushvalue(L, -2);
+    lua_rawsetp(L, -2, loop);
+    lua_pop(L, 1);
+    return loop;
+}
+
+void lcr_push_loop(lua_State *L, lloop *loop) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &loops_key);
+    lua_rawgetp(L, -1, loop);
+    lua_remove(L, -2);
+}
+
+ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs) {
+    fidx = lua_absindex(L, fidx);
+    if (loop->closed)
+        luaL_error(L, "corral.spawn: the loop is closed");
+    int type = lua_type(L, fidx);
+    if (type != LUA_TFUNCTION && type != LUA_TTHREAD)
+        luaL_typeerror(L, fidx, "function or coroutine");
+    lua_State *given = type == LUA_TTHREAD ? lua_tothread(L, fidx) : NULL;
+    if (given != NULL) {
+        lua_Debug ar;
+        if (lua_status(given) != LUA_OK || lua_getstack(given, 0, &ar) || lua_gettop(given) == 0)
+            luaL_argerror(L, fidx, "coroutine already started or dead");
+    }
+    luaL_checkstack(L, nargs + 8, "corral.spawn");
+    ltask *task = lua_newuserdatauv(L, sizeof *task, TUV_COUNT);
+    memset(task, 0, sizeof *task);
+    luaL_setmetatable(L, LCR_TASK);
+    int tidx = lua_gettop(L);
+    lua_State *co;
+    if (given != NULL) {
+        co = given;
+        lua_pushvalue(L, fidx);
+    } else {
+        co = lua_newthread(L);
+    }
+    lua_setiuservalue(L, tidx, TUV_THREAD);
+    lcr_push_loop(L, loop);
+    lua_setiuservalue(L, tidx, TUV_LOOP);
+    luaL_checkstack(co, nargs + 4, "corral.spawn");
+    lua_pushvalue(L, tidx);
+    lua_xmove(L, co, 1);
+    if (given != NULL) {
+        lua_insert(co, 1);
+    } else {
+        lua_pushvalue(L, fidx);
+        lua_xmove(L, co, 1);
+    }
+    for (int i = 1; i <= nargs; i++)
+        lua_pushvalue(L, fidx + i);
+    lua_xmove(L, co, nargs);
+    task->co = co;
+    task->loop = loop;
+    cr_task_init(&task->core, &loop->core);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
+    lua_pushvalue(L, tidx);
+    lua_rawsetp(L, -2, task);
+    lua_pop(L, 1);
+    return task;
+}
+
+/* Describe the blocked tasks, for a DeadlockError. */
+static void push_deadlock_message(lua_State *L, lloop *loop) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "no task can make progress:");
+    cr_link *node;
+    int first = 1;
+    cr_list_for_each(node, &loop->core.tasks) {
+        ltask *task = (ltask *)cr_container_of(node, cr_task, tasks_link);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
+        lua_rawgetp(L, -1, task);
+        lcr_task_push_name(L, task, lua_gettop(L));
+        const char *name = lua_tostring(L, -1);
+        char line[256];
+        snprintf(line, sizeof line, "%s %s waits on %s", first ? "" : ";", name,
+                 task->waits_on ? task->waits_on : "something");
+        lua_pop(L, 3);
+        luaL_addstring(&b, line);
+        first = 0;
+    }
+    luaL_pushresult(&b);
+}
+
+static int run_iterations(lua_State *L, lloop *loop) {
+    while (!loop->stopping) {
+        if (cr_loop_is_idle(&loop->core)) {
+            ltask *main = loop->main;
+            if (main == NULL || loop->deadlocked)
+                return 0;
+            loop->deadlocked = 1;
+            lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
+            push_deadlock_message(L, loop);
+            lua_setfield(L, -2, "deadlock_message");
+            lua_pop(L, 1);
+            main->deadlock = 1;
+            cr_task_interrupt(&main->core);
+        }
+        cr_loop_run_once(&loop->core, INFINITY);
+    }
+    return 1;
+}
+
+/* Run until the task at task_idx is done (plus one iteration, as asyncio).
+ * Leaves nothing on the stack; returns 0 if the loop deadlocked for good. */
+int lcr_run_until_complete(lua_State *L, lloop *loop, int task_idx) {
+    ltask *task = lcr_check_task(L, task_idx);
+    if (loop->running)
+        luaL_error(L, "corral.run: cannot be called from a running loop");
+    if (lcr_running_loop(L) != NULL)
+        luaL_error(L, "corral.run: cannot be called from a running loop");
+    lcallback *stop = lcr_callback_new(L, loop, LCB_STOP, 0, 0);
+    cr_future_add_callback(&task->core.fut, &stop->handle);
+    lua_State *saved_L = loop->L;
+    loop->L = L;
+    loop->running = 1;
+    loop->stopping = 0;
+    loop->main = task;
+    loop->deadlocked = 0;
+    set_running(L, loop);
+    int ok = run_iterations(L, loop);
+    set_running(L, NULL);
+    loop->running = 0;
+    loop->main = NULL;
+    loop->L = saved_L;
+    if (!loop->stopping)
+        lcr_callback_free(L, stop); /* it never ran */
+    return ok;
+}
+
+void lcr_loop_close(lua_State *L, lloop *loop) {
+    if (loop->closed)
+        return;
+    lua_State *saved_L = loop->L;
+    int was_running = lcr_running_loop(L) != NULL;
+    loop->L = L;
+    loop->running = 1;
+    if (!was_running)
+        set_running(L, loop);
+    /* Cancel everything still pending and let it finish. */
+    cr_link *node;
+    cr_list_for_each(node, &loop->core.tasks) {
+        cr_task_cancel(cr_container_of(node, cr_task, tasks_link));
+    }
+    for (int i = 0; i < 1000 && loop->core.ntasks > 0 && !cr_loop_is_idle(&loop->core); i++)
+        cr_loop_run_once(&loop->core, INFINITY);
+    /* Tasks that would not finish: close their threads (<close> runs). */
+    while (!cr_list_is_empty(&loop->core.tasks)) {
+        cr_task *ctask = cr_container_of(loop->core.tasks.next, cr_task, tasks_link);
+        ltask *task = (ltask *)ctask;
+        lcr_push_pending_task(L, task);
+        int tidx = lua_gettop(L);
+        cr_task_abandon(ctask);
+        if (task->launched)
+            lcr_closethread(task->co, L);
+        lua_settop(task->co, 0);
+        cancelled_error_for(L, tidx);
+        task_set_error(L, tidx);
+        task_unanchor(L, task);
+        lua_pop(L, 1);
+    }
+    /* Let done callbacks already queued run once. */
+    for (int i = 0; i < 8 && !cr_list_is_empty(&loop->core.ready); i++)
+        cr_loop_run_once(&loop->core, 0);
+    if (!was_running)
+        set_running(L, NULL);
+    loop->running = 0;
+    loop->L = saved_L;
+    loop->closed = 1;
+    loop_release(L, loop);
+}
+
+/* ---- the Loop class ---- */
+
+static int loop_gc(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    if (!loop->closed) {
+        loop->closed = 1;
+        loop_release(L, loop);
+    }
+    return 0;
+}
+
+static int loop_new(lua_State *L) {
+    int virtual_clock = 0;
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        lua_getfield(L, 1, "clock");
+        const char *clock = luaL_optstring(L, -1, "monotonic");
+        if (strcmp(clock, "virtual") == 0)
+            virtual_clock = 1;
+        else if (strcmp(clock, "monotonic") != 0)
+            luaL_error(L, "bad clock '%s' (expected \"monotonic\" or \"virtual\")", clock);
+        lua_pop(L, 1);
+    }
+    lcr_loop_new(L, virtual_clock);
+    return 1;
+}
+
+static int loop_spawn(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    lcr_spawn(L, loop, 2, lua_gettop(L) - 2);
+    return 1;
+}
+
+static int loop_time(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    lua_pushnumber(L, cr_loop_time(&loop->core));
+    return 1;
+}
+
+static int loop_next_deadline(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    double d = cr_loop_next_deadline(&loop->core);
+    if (d < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, d);
+    return 1;
+}
+
+static int loop_step_method(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    double timeout = luaL_optnumber(L, 2, 0);
+    if (isnan(timeout))
+        luaL_argerror(L, 2, "number expected, got NaN");
+    if (loop->running || lcr_running_loop(L) != NULL)
+        luaL_error(L, "loop:step: cannot be called from a running loop");
+    if (loop->closed)
+        luaL_error(L, "loop:step: the loop is closed");
+    lua_State *saved_L = loop->L;
+    loop->L = L;
+    loop->running = 1;
+    set_running(L, loop);
+    size_t ran = cr_loop_run_once(&loop->core, timeout > 0 ? timeout : 0);
+    set_running(L, NULL);
+    loop->running = 0;
+    loop->L = saved_L;
+    lua_pushinteger(L, (lua_Integer)ran);
+    return 1;
+}
+
+static int loop_run_until_complete(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    if (loop->closed)
+        luaL_error(L, "loop:run_until_complete: the loop is closed");
+    if (lcr_to_task(L, 2) == NULL)
+        lcr_spawn(L, loop, 2, lua_gettop(L) - 2);
+    else
+        lua_pushvalue(L, 2);
+    int tidx = lua_gettop(L);
+    if (!lcr_run_until_complete(L, loop, tidx))
+        return lcr_error_raise(L, "DeadlockError", "no task can make progress");
+    ltask *task = lcr_to_task(L, tidx);
+    if (!cr_future_done(&task->core.fut))
+        return lcr_error_raise(L, "DeadlockError", "no task can make progress");
+    return lcr_task_push_results(L, task, tidx, 0);
+}
+
+static int loop_close(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    if (loop->running)
+        luaL_error(L, "loop:close: cannot close a running loop");
+    lcr_loop_close(L, loop);
+    return 0;
+}
+
+static int loop_tostring(lua_State *L) {
+    lloop *loop = lcr_check_loop(L, 1);
+    char extra[64];
+    snprintf(extra, sizeof extra, "%s, tasks:%zu",
+             loop->closed ? "closed" : loop->running ? "running" : "idle", loop->core.ntasks);
+    lcr_repr(L, "Loop", loop, extra);
+    return 1;
+}
+
+void lcr_loop_open(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"spawn", loop_spawn},
+        {"step", loop_step_method},
+        {"next_deadline", loop_next_deadline},
+        {"run_until_complete", loop_run_until_complete},
+        {"time", loop_time},
+        {"close", loop_close},
+        {NULL, NULL},
+    };
+    static const luaL_Reg metamethods[] = {
+        {"__gc", loop_gc},
+        {"__tostring", loop_tostring},
+        {NULL, NULL},
+    };
+    lcr_new_class(L, LCR_LOOP, methods, metamethods);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &loops_key);
+    lua_pushcfunction(L, loop_new);
+    lua_setfield(L, -2, "Loop");
+}

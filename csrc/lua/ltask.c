@@ -1,0 +1,338 @@
+/*
+ * ltask.c - the Task class, and outcome helpers shared with Future.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lcorral.h"
+
+ltask *lcr_to_task(lua_State *L, int idx) {
+    return luaL_testudata(L, idx, LCR_TASK);
+}
+
+ltask *lcr_check_task(lua_State *L, int idx) {
+    return luaL_checkudata(L, idx, LCR_TASK);
+}
+
+cr_future *lcr_to_awaitable(lua_State *L, int idx) {
+    ltask *task = lcr_to_task(L, idx);
+    if (task != NULL)
+        return &task->core.fut;
+    lfuture *future = lcr_to_future(L, idx);
+    if (future != NULL)
+        return &future->core;
+    return NULL;
+}
+
+void lcr_task_push_name(lua_State *L, ltask *task, int task_idx) {
+    task_idx = lua_absindex(L, task_idx);
+    if (lua_getiuservalue(L, task_idx, TUV_NAME) == LUA_TNIL) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "Task-%I", (lua_Integer)task->core.id);
+    }
+}
+
+/* Push the CancelledError of a cancelled task or future at idx. */
+static void push_cancelled_error(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    int slot = lcr_to_task(L, idx) ? TUV_ERROR : FUV_VALUE;
+    int msg_slot = lcr_to_task(L, idx) ? TUV_CANCEL_MSG : FUV_CANCEL_MSG;
+    if (lua_getiuservalue(L, idx, slot) != LUA_TNIL && lcr_is_error(L, -1, "CancelledError"))
+        return;
+    lua_pop(L, 1);
+    lua_getiuservalue(L, idx, msg_slot);
+    lcr_error_push(L, "CancelledError", lua_tostring(L, -1));
+    lua_remove(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, idx, slot);
+}
+
+int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_only, int raise) {
+    idx = lua_absindex(L, idx);
+    ltask *task = lcr_to_task(L, idx);
+    lfuture *lf = task ? NULL : lcr_to_future(L, idx);
+    if (future->state == CR_PENDING)
+        return lcr_error_raise(L, "InvalidStateError", "Result is not set.");
+    if (future->state == CR_CANCELLED) {
+        push_cancelled_error(L, idx);
+        if (raise)
+            return lua_error(L);
+        return 1;
+    }
+    if (future->failed) {
+        if (task)
+            task->retrieved = 1;
+        else
+            lf->retrieved = 1;
+        lua_getiuservalue(L, idx, task ? TUV_ERROR : FUV_VALUE);
+        if (raise)
+            return lua_error(L);
+        return 1;
+    }
+    if (task) {
+        lua_State *co = task->co;
+        int n = task->nresults;
+        if (first_only) {
+            if (n == 0) {
+                lua_pushnil(L);
+                return 1;
+            }
+            n = 1;
+        }
+        luaL_checkstack(L, n + 1, "too many results");
+        int base = lua_gettop(co) - task->nresults;
+        for (int i = 1; i <= n; i++)
+            lua_pushvalue(co, base + i);
+        if (co != L)
+            lua_xmove(co, L, n);
+        return n;
+    }
+    lua_getiuservalue(L, idx, FUV_VALUE);
+    int n = lf->nvalues;
+    if (first_only && n > 1)
+        n = 1;
+    if (first_only && n == 0) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return 1;
+    }
+    luaL_checkstack(L, n + 1, "too many results");
+    int t = lua_gettop(L);
+    for (int i = 1; i <= n; i++)
+        lua_rawgeti(L, t, i);
+    lua_remove(L, t);
+    return n;
+}
+
+int lcr_task_push_results(lua_State *L, ltask *task, int task_idx, int first_only) {
+    return lcr_future_push_outcome(L, &task->core.fut, task_idx, first_only, 1);
+}
+
+/* ---- await, shared by Task and Future ---- */
+
+static int await_finish(lua_State *L, ltask *self, int rc) {
+    self->waits_on = NULL;
+    if (rc != CR_OK)
+        return lcr_raise_code(L, self, rc);
+    cr_future *future = lcr_to_awaitable(L, 1);
+    return lcr_future_push_outcome(L, future, 1, 0, 1);
+}
+
+static int await_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    ltask *self = (ltask *)ctx;
+    return await_finish(L, self, lcr_op_wait(L, self, await_k));
+}
+
+static int await_common(lua_State *L, const char *fname) {
+    cr_future *future = lcr_to_awaitable(L, 1);
+    if (future == NULL)
+        return luaL_typeerror(L, 1, "corral.Task or corral.Future");
+    lua_settop(L, 1);
+    ltask *self = lcr_need_task(L, fname);
+    if (&self->core.fut == future)
+        return luaL_error(L, "%s: a task cannot await itself", fname);
+    self->waits_on = lcr_to_task(L, 1) ? "a task" : "a future";
+    cr_op_await(&self->core, future);
+    return await_finish(L, self, lcr_op_wait(L, self, await_k));
+}
+
+static int task_await(lua_State *L) {
+    lcr_check_task(L, 1);
+    return await_common(L, "task:await");
+}
+
+int lcr_future_await(lua_State *L);
+int lcr_future_await(lua_State *L) {
+    return await_common(L, "future:await");
+}
+
+/* ---- Task methods ---- */
+
+static int task_cancel(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    if (cr_future_done(&task->core.fut)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    if (!lua_isnoneornil(L, 2))
+        luaL_checkstring(L, 2);
+    lua_settop(L, 2);
+    lua_setiuservalue(L, 1, TUV_CANCEL_MSG);
+    lua_pushboolean(L, cr_task_cancel(&task->core));
+    return 1;
+}
+
+static int task_cancelled(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lua_pushboolean(L, task->core.fut.state == CR_CANCELLED);
+    return 1;
+}
+
+static int task_done(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lua_pushboolean(L, cr_future_done(&task->core.fut));
+    return 1;
+}
+
+static int task_result(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lua_settop(L, 1);
+    return lcr_task_push_results(L, task, 1, 0);
+}
+
+int lcr_exception_common(lua_State *L, cr_future *future);
+int lcr_exception_common(lua_State *L, cr_future *future) {
+    if (future->state == CR_PENDING)
+        return lcr_error_raise(L, "InvalidStateError", "Exception is not set.");
+    if (future->state == CR_CANCELLED || future->failed)
+        return lcr_future_push_outcome(L, future, 1, 1, future->state == CR_CANCELLED);
+    lua_pushnil(L);
+    return 1;
+}
+
+static int task_exception(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lua_settop(L, 1);
+    return lcr_exception_common(L, &task->core.fut);
+}
+
+static int task_get_name(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lcr_task_push_name(L, task, 1);
+    return 1;
+}
+
+static int task_set_name(lua_State *L) {
+    lcr_check_task(L, 1);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    luaL_tolstring(L, 2, NULL);
+    lua_setiuservalue(L, 1, TUV_NAME);
+    return 0;
+}
+
+int lcr_add_done_callback(lua_State *L, cr_future *future, lloop *loop);
+int lcr_add_done_callback(lua_State *L, cr_future *future, lloop *loop) {
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    if (loop->closed)
+        return luaL_error(L, "add_done_callback: the loop is closed");
+    lcallback *cb = lcr_callback_new(L, loop, LCB_LUA, 2, 1);
+    cr_future_add_callback(future, &cb->handle);
+    return 0;
+}
+
+int lcr_remove_done_callback(lua_State *L, cr_future *future, lloop *loop);
+int lcr_remove_done_callback(lua_State *L, cr_future *future, lloop *loop) {
+    luaL_checkany(L, 2);
+    lua_Integer removed = 0;
+    cr_link *node = future->callbacks.next;
+    while (node != &future->callbacks) {
+        cr_link *next = node->next;
+        cr_handle *handle = cr_container_of(node, cr_handle, link);
+        lcallback *cb = NULL;
+        /* Only Lua callbacks are candidates. */
+        for (cr_link *l = loop->callbacks.next; l != &loop->callbacks; l = l->next) {
+            lcallback *c = cr_container_of(l, lcallback, live);
+            if (&c->handle == handle && c->kind == LCB_LUA) {
+                cb = c;
+                break;
+            }
+        }
+        if (cb != NULL) {
+            lcr_push_ref(L, loop, cb->ref_fn);
+            int same = lua_rawequal(L, -1, 2);
+            lua_pop(L, 1);
+            if (same) {
+                lcr_callback_free(L, cb);
+                removed++;
+            }
+        }
+        node = next;
+    }
+    lua_pushinteger(L, removed);
+    return 1;
+}
+
+static int task_add_done_callback(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    return lcr_add_done_callback(L, &task->core.fut, task->loop);
+}
+
+static int task_remove_done_callback(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    return lcr_remove_done_callback(L, &task->core.fut, task->loop);
+}
+
+static int task_cancelling(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lua_pushinteger(L, task->core.cancels_requested);
+    return 1;
+}
+
+static int task_uncancel(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lua_pushinteger(L, cr_task_uncancel(&task->core));
+    return 1;
+}
+
+static const char *task_state(const ltask *task) {
+    const cr_future *fut = &task->core.fut;
+    if (fut->state == CR_PENDING)
+        return "pending";
+    if (fut->state == CR_CANCELLED)
+        return "cancelled";
+    return fut->failed ? "failed" : "done";
+}
+
+static int task_tostring(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    lcr_task_push_name(L, task, 1);
+    lua_pushfstring(L, "<corral.Task %p '%s' %s>", (void *)task, lua_tostring(L, -1),
+                    task_state(task));
+    return 1;
+}
+
+static int task_gc(lua_State *L) {
+    ltask *task = lcr_check_task(L, 1);
+    if (task->core.fut.failed && !task->retrieved) {
+        task->retrieved = 1;
+        task_tostring(L);
+        const char *repr = lua_tostring(L, -1);
+        lua_getiuservalue(L, 1, TUV_TRACE);
+        const char *trace = lua_tostring(L, -1);
+        lua_getiuservalue(L, 1, TUV_ERROR);
+        const char *msg = luaL_tolstring(L, -1, NULL);
+        if (trace != NULL && lua_type(L, -2) == LUA_TSTRING)
+            fprintf(stderr, "Task exception was never retrieved\ntask: %s\n%s\n", repr, trace);
+        else
+            fprintf(stderr, "Task exception was never retrieved\ntask: %s\n%s\n%s\n", repr, msg,
+                    trace ? trace : "");
+        fflush(stderr);
+    }
+    return 0;
+}
+
+void lcr_task_open(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"await", task_await},
+        {"cancel", task_cancel},
+        {"cancelled", task_cancelled},
+        {"done", task_done},
+        {"result", task_result},
+        {"exception", task_exception},
+        {"get_name", task_get_name},
+        {"set_name", task_set_name},
+        {"add_done_callback", task_add_done_callback},
+        {"remove_done_callback", task_remove_done_callback},
+        {"cancelling", task_cancelling},
+        {"uncancel", task_uncancel},
+        {NULL, NULL},
+    };
+    static const luaL_Reg metamethods[] = {
+        {"__tostring", task_tostring},
+        {"__gc", task_gc},
+        {NULL, NULL},
+    };
+    lcr_new_class(L, LCR_TASK, methods, metamethods);
+}
