@@ -16,6 +16,7 @@ PREFIX   ?= /usr/local
 OPT      ?= -O2
 WARN      = -Wall -Wextra -Wpedantic
 CFLAGS   ?= $(OPT) -g
+LDFLAGS  ?=
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null || echo -I/usr/include/lua5.4)
 LUA_LIBS   := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null || echo -llua5.4)
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -DCORRAL_BUILDING \
@@ -33,15 +34,17 @@ CORE_SRC = csrc/core/loop.c csrc/core/future.c csrc/core/task.c csrc/core/wait.c
            csrc/core/barrier.c
 LUA_SRC  = csrc/lua/lcorral.c csrc/lua/lerror.c csrc/lua/lloop.c csrc/lua/ltask.c \
            csrc/lua/lfuture.c csrc/lua/llock.c csrc/lua/levent.c csrc/lua/lcond.c \
-           csrc/lua/lsema.c csrc/lua/lbarrier.c
+           csrc/lua/lsema.c csrc/lua/lbarrier.c \
+           csrc/lua/lhandle.c
 RUNNER_SRC = csrc/runner/main.c
-CTEST_SRC  = spec/c/test_core.c
+CTEST_SRC  = spec/c/test_main.c spec/c/test_core.c
 
 CORE_OBJ   = $(CORE_SRC:%.c=$(B)/obj/%.o)
 LUA_OBJ    = $(LUA_SRC:%.c=$(B)/obj/%.o)
 RUNNER_OBJ = $(RUNNER_SRC:%.c=$(B)/obj/%.o)
 CTEST_OBJ  = $(CTEST_SRC:%.c=$(B)/obj/%.o)
-LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ)
+GEN_OBJ    = $(B)/obj/gen/std_lua.o
+LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ) $(GEN_OBJ)
 
 .PHONY: all run test check check-asan check-valgrind bench deps install uninstall clean
 
@@ -51,18 +54,31 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Lua helpers compiled in (csrc/tools/embed.c).
+$(B)/embed: csrc/tools/embed.c
+	@mkdir -p $(B)
+	$(CC) -std=c11 $(WARN) -O1 -o $@ $<
+
+$(B)/gen/std_lua.c: lua/corral/std.lua $(B)/embed
+	@mkdir -p $(dir $@)
+	$(B)/embed corral_std_lua $< > $@
+
+$(B)/obj/gen/std_lua.o: $(B)/gen/std_lua.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
 $(B)/corral.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $(LIB_OBJ) -lm
+	$(CC) $(LDFLAGS) -shared -o $@ $(LIB_OBJ) -lm
 
 $(B)/libcorral.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
 $(B)/corral: $(RUNNER_OBJ) $(B)/libcorral.a
-	$(CC) -o $@ $(RUNNER_OBJ) $(B)/libcorral.a $(LUA_LIBS) -lm -Wl,-E
+	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJ) $(B)/libcorral.a $(LUA_LIBS) -lm -Wl,-E
 
 $(B)/test_core: $(CTEST_OBJ) $(CORE_OBJ)
-	$(CC) -o $@ $(CTEST_OBJ) $(CORE_OBJ) -lm
+	$(CC) $(LDFLAGS) -o $@ $(CTEST_OBJ) $(CORE_OBJ) -lm
 
 $(B)/corral.pc: Makefile
 	@mkdir -p $(B)

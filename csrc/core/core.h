@@ -316,4 +316,94 @@ void cr_op_barrier_wait(cr_task *task, cr_barrier *barrier);
 void cr_op_barrier_reset(cr_task *task, cr_barrier *barrier);
 void cr_op_barrier_abort(cr_task *task, cr_barrier *barrier);
 
+/* ------------------------------------------------------------------ */
+/* Queues: FIFO, LIFO and priority, bounded or not, as asyncio 3.13.
+ *
+ * The core never sees the client's values: an item is a handle the client
+ * chooses (an index into its own storage) and keeps alive while the queue
+ * holds it.  A priority queue orders handles with the client's `less`
+ * callback, equal ones in insertion order. */
+
+enum cr_queue_kind {
+    CR_QUEUE_FIFO = 0,     /* first in, first out */
+    CR_QUEUE_LIFO,         /* last in, first out */
+    CR_QUEUE_PRIORITY,     /* lowest first (by `less`), ties FIFO */
+};
+
+/* Results of queue operations, beside CR_OK, CR_WAIT, CR_ECANCELLED and
+ * CR_ENOMEM. */
+enum {
+    CR_EQUEUE_EMPTY = -32,     /* get_nowait on an empty queue */
+    CR_EQUEUE_FULL = -33,      /* put_nowait on a full queue */
+    CR_EQUEUE_SHUTDOWN = -34,  /* the queue is shut down */
+};
+
+/* The client's name for an item (it fits in cr_op.value). */
+typedef long cr_queue_item;
+/* Priority order: nonzero when `a` comes out before `b`.  Must not fail
+ * and must be a strict weak order. */
+typedef int (*cr_queue_less_fn)(void *data, cr_queue_item a, cr_queue_item b);
+/* Told about each item shutdown(immediate) drops, so the client frees it. */
+typedef void (*cr_queue_drop_fn)(void *data, cr_queue_item item);
+
+typedef struct cr_queue_slot {
+    cr_queue_item item;      /* the client's handle */
+    uint64_t seq;            /* insertion number (priority ties) */
+} cr_queue_slot;
+
+typedef struct cr_queue {
+    cr_waitq getters;        /* tasks waiting for an item (woken: removed) */
+    cr_waitq putters;        /* tasks waiting for room (woken: removed) */
+    cr_event finished;       /* set exactly while unfinished == 0 (join) */
+    cr_queue_slot *slots;    /* ring (FIFO), stack (LIFO) or binary heap */
+    size_t head;             /* FIFO: slot of the oldest item */
+    size_t len;              /* items held */
+    size_t cap;              /* slots allocated */
+    size_t maxsize;          /* most items held; 0 = unbounded */
+    size_t unfinished;       /* items put and not yet task_done() */
+    uint64_t seq;            /* next insertion number */
+    int kind;                /* enum cr_queue_kind */
+    uint8_t is_shutdown;     /* shutdown() was called */
+    cr_queue_less_fn less;   /* priority order, or NULL: handles compared */
+    void *less_data;         /* argument of `less` */
+    cr_alloc_fn alloc;       /* allocator of `slots` */
+    void *alloc_data;        /* argument of `alloc` */
+} cr_queue;
+
+/* Set up an empty queue (no allocation yet).  `alloc` may be NULL for
+ * malloc/free. */
+void cr_queue_init(cr_queue *queue, int kind, size_t maxsize, cr_alloc_fn alloc,
+                   void *alloc_data);
+/* Install the priority order (priority queues only; may be changed while
+ * the queue is empty). */
+void cr_queue_set_less(cr_queue *queue, cr_queue_less_fn less, void *data);
+/* Free the storage.  No task may be waiting; the client still owns the
+ * items it put and did not get back. */
+void cr_queue_free(cr_queue *queue);
+static inline size_t cr_queue_size(const cr_queue *queue) {
+    return queue->len;
+}
+/* 1 when bounded and holding maxsize items. */
+int cr_queue_full(const cr_queue *queue);
+/* The i-th item held, 0 <= i < size, in storage order (not get order). */
+cr_queue_item cr_queue_at(const cr_queue *queue, size_t i);
+/* put_nowait(): CR_OK (and the head getter is woken), CR_EQUEUE_SHUTDOWN,
+ * CR_EQUEUE_FULL or CR_ENOMEM (the queue unchanged). */
+int cr_queue_put_nowait(cr_queue *queue, cr_queue_item item);
+/* get_nowait(): CR_OK with *item set (and the head putter is woken),
+ * CR_EQUEUE_SHUTDOWN (shut down and empty) or CR_EQUEUE_EMPTY. */
+int cr_queue_get_nowait(cr_queue *queue, cr_queue_item *item);
+/* task_done(): CR_EINVAL when called more often than items were put. */
+int cr_queue_task_done(cr_queue *queue);
+/* shutdown(): put fails from now on, get once the queue is empty; every
+ * getter and putter is woken to see it.  `immediate` also drops the items
+ * (each passed to `drop`, if given) and counts them done. */
+void cr_queue_shutdown(cr_queue *queue, int immediate, cr_queue_drop_fn drop, void *data);
+/* put(): wait while full, then put_nowait(item). */
+void cr_op_queue_put(cr_task *task, cr_queue *queue, cr_queue_item item);
+/* get(): wait while empty, then get_nowait(); op.value is the item. */
+void cr_op_queue_get(cr_task *task, cr_queue *queue);
+/* join(): wait until every item put has been marked done. */
+void cr_op_queue_join(cr_task *task, cr_queue *queue);
+
 #endif

@@ -58,6 +58,14 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
 }
 
 void cr_loop_free(cr_loop *loop) {
+    /* Whatever is still scheduled is dropped: mark it idle so that a
+     * later detach is a no-op. */
+    for (uint32_t i = 0; i < loop->heap_len; i++)
+        loop->heap[i]->where = CR_IN_NOTHING;
+    loop->heap_len = 0;
+    cr_link *node;
+    while ((node = cr_list_pop_front(&loop->ready)) != NULL)
+        cr_container_of(node, cr_handle, link)->where = CR_IN_NOTHING;
     if (loop->heap != NULL)
         loop->alloc(loop->alloc_data, loop->heap, loop->heap_cap * sizeof *loop->heap, 0);
     loop->heap = NULL;

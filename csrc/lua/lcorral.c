@@ -22,6 +22,9 @@ void lcr_repr(lua_State *L, const char *cls, const void *ptr, const char *extra)
     lua_pushfstring(L, "<corral.%s %p [%s]>", cls, ptr, extra);
 }
 
+extern const char corral_std_lua[];
+extern const unsigned long corral_std_lua_len;
+
 /* ---- with(fn, ...): acquire, call, release even on error ---- */
 
 static int with_after_call(lua_State *L, int status, lua_KContext ctx) {
@@ -189,8 +192,16 @@ LUAMOD_API int luaopen_corral(lua_State *L) {
     lcr_cond_open(L);
     lcr_sema_open(L);
     lcr_barrier_open(L);
+    lcr_handle_open(L);
     lua_pushliteral(L, CORRAL_VERSION);
     lua_setfield(L, -2, "_VERSION");
+    lua_pushlightuserdata(L, lcr_sentinel());
+    lua_setfield(L, -2, "_sentinel");
+    /* The parts written in Lua (lua/corral/std.lua, compiled in). */
+    if (luaL_loadbuffer(L, corral_std_lua, corral_std_lua_len, "=corral/std.lua") != LUA_OK)
+        return lua_error(L);
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 0);
     return 1;
 }
 

@@ -111,6 +111,8 @@ void lcr_callback_free(lua_State *L, lcallback *cb);
 int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k);
 void lcr_loop_open(lua_State *L);
 int lcr_yield_sentinel(lua_State *L);
+/* The light userdata every corral suspension yields first. */
+void *lcr_sentinel(void);
 
 /* ltask.c */
 ltask *lcr_check_task(lua_State *L, int idx);
@@ -134,6 +136,7 @@ void lcr_event_open(lua_State *L);
 void lcr_cond_open(lua_State *L);
 void lcr_sema_open(lua_State *L);
 void lcr_barrier_open(lua_State *L);
+void lcr_handle_open(lua_State *L);
 int lcr_with(lua_State *L);
 
 /* Register a class: metatable `name` with methods as __index. */

@@ -215,6 +215,9 @@ void lcr_gather_child_done(lua_State *L, lcallback *cb) {
             lua_setiuservalue(L, oidx, FUV_VALUE);
             cr_future_set_failed(&outer->core);
         } else {
+            lua_createtable(L, 1, 0); /* results are packed: {r} */
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 1);
             lua_setiuservalue(L, oidx, FUV_VALUE);
             outer->nvalues = 1;
             cr_future_set_result(&outer->core, 0);

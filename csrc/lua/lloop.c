@@ -47,6 +47,10 @@ ltask *lcr_need_task(lua_State *L, const char *fname) {
     return (ltask *)loop->core.current;
 }
 
+void *lcr_sentinel(void) {
+    return &sentinel;
+}
+
 int lcr_yield_sentinel(lua_State *L) {
     return lua_touserdata(L, -1) == &sentinel;
 }
