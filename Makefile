@@ -107,10 +107,10 @@ run: deps
 # ---- tests -----------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory all
-	@sh spec/run_tests.sh
+	@bash spec/run_tests.sh
 
 check: deps
-	@sh spec/check.sh
+	@bash spec/check.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -51,7 +51,7 @@ fi
 add "$p" "$f"
 
 # 3. The examples: output through build/corral and through lua5.4.
-sh spec/examples.sh > "$out/examples.txt" 2>&1
+bash spec/examples.sh > "$out/examples.txt" 2>&1
 rc=$?
 cat "$out/examples.txt"
 line=$(grep -E '^examples: [0-9]+ passed, [0-9]+ failed$' "$out/examples.txt" | tail -n 1)

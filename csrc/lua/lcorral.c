@@ -90,6 +90,8 @@ static int corral_run(lua_State *L) {
         if (!lua_isnil(L, -1)) {
             luaL_tolstring(L, -1, NULL);
             lua_setiuservalue(L, tidx, TUV_NAME);
+            /* A named task takes no number: the next one is Task-1. */
+            loop->core.task_counter--;
         }
         lua_pop(L, 1);
     }

@@ -161,26 +161,34 @@ static void mark_retrieved(lua_State *L, int idx) {
         lcr_to_future(L, idx)->retrieved = 1;
 }
 
+static void child_done(lua_State *L, int oidx, int cidx);
+
 void lcr_gather_child_done(lua_State *L, lcallback *cb) {
     lloop *loop = cb->loop;
     lcr_push_ref(L, loop, cb->ref_fn);
     int oidx = lua_gettop(L);
-    lfuture *outer = lcr_to_future(L, oidx);
     lcr_push_ref(L, loop, cb->ref_arg);
-    int cidx = lua_gettop(L);
+    child_done(L, oidx, oidx + 1);
+    lua_settop(L, oidx - 1);
+}
+
+/* asyncio gather's _done_callback, for the child at cidx of the outer
+ * future at oidx.  Leaves the stack as it found it. */
+static void child_done(lua_State *L, int oidx, int cidx) {
+    int top = lua_gettop(L);
+    lfuture *outer = lcr_to_future(L, oidx);
     cr_future *child = lcr_to_awaitable(L, cidx);
     outer->nfinished++;
     if (cr_future_done(&outer->core)) {
         if (child->state != CR_CANCELLED)
             mark_retrieved(L, cidx);
-        lua_settop(L, oidx - 1);
         return;
     }
     if (!outer->return_exceptions && (child->state == CR_CANCELLED || child->failed)) {
         lcr_future_push_outcome(L, child, cidx, 1, 0);
         lua_setiuservalue(L, oidx, FUV_VALUE);
         cr_future_set_failed(&outer->core);
-        lua_settop(L, oidx - 1);
+        lua_settop(L, top);
         return;
     }
     if (outer->nfinished == outer->nchildren) {
@@ -223,7 +231,7 @@ void lcr_gather_child_done(lua_State *L, lcallback *cb) {
             cr_future_set_result(&outer->core, 0);
         }
     }
-    lua_settop(L, oidx - 1);
+    lua_settop(L, top);
 }
 
 static int gather_finish(lua_State *L, ltask *self, int rc) {
@@ -307,13 +315,30 @@ int lcr_gather(lua_State *L) {
             lua_pushboolean(L, 1);
             lua_rawset(L, sidx);
             kids[outer->nchildren++] = child;
-            lcallback *cb = lcr_callback_new(L, loop, LCB_GATHER, oidx, vidx);
-            cr_future_add_callback(child, &cb->handle);
+            if (!cr_future_done(child)) {
+                lcallback *cb = lcr_callback_new(L, loop, LCB_GATHER, oidx, vidx);
+                cr_future_add_callback(child, &cb->handle);
+            }
         }
         lua_settop(L, vidx - 1);
     }
     lua_pushvalue(L, kidx);
     lua_setiuservalue(L, oidx, FUV_CHILDREN);
+    /* Children already done are accounted for now (asyncio 3.12+): if all
+     * are, the gather completes without suspending. */
+    for (int i = 0; i < outer->nchildren; i++) {
+        if (!cr_future_done(kids[i]))
+            continue;
+        for (int j = 1; j <= n; j++) {
+            lua_rawgeti(L, kidx, j);
+            if (lcr_to_awaitable(L, -1) == kids[i]) {
+                child_done(L, oidx, lua_gettop(L));
+                lua_pop(L, 1);
+                break;
+            }
+            lua_pop(L, 1);
+        }
+    }
     lua_settop(L, oidx);
     if (n == 0) {
         lua_createtable(L, 0, 1);
