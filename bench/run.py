@@ -357,8 +357,6 @@ def main(argv):
     for w in workloads:
         if w.size is not None:
             size = max(1, w.size // 10) if quick else w.size
-            if w.key == "spawn" and quick:
-                size = 20000
             programs.append((w.program, size))
 
     samples = {}  # (result name, anchor) -> [values]

@@ -403,6 +403,41 @@ describe("corral.Barrier", function()
       end))
   end)
 
+  describe("cancellation while draining", function()
+    it("a released waiter cancelled before it resumes still leaves the barrier reusable",
+      async(function()
+        local barrier = corral.Barrier(3)
+        local events = {}
+        local function w(n)
+          local ok, r = pcall(barrier.wait, barrier)
+          if not ok then
+            events[#events + 1] = n .. ": " .. (corral.is_error(r) and r.type or tostring(r))
+            error(r, 0)
+          end
+          events[#events + 1] = n .. ": " .. r
+        end
+        local t1 = corral.spawn(w, "t1")
+        local t2 = corral.spawn(w, "t2")
+        tick()
+        assert.are.equal(3, barrier:wait())
+        repr_is(barrier, "draining, waiters:0/3")
+        t1:cancel()
+        tick()
+        assert.are.same({ "t1: CancelledError", "t2: 2" }, events)
+        repr_is(barrier, "filling, waiters:0/3")
+        assert.is_true(t1:cancelled())
+        assert.is_true(t2:done())
+
+        -- the next round works as usual
+        local t3 = corral.spawn(barrier.wait, barrier)
+        local t4 = corral.spawn(barrier.wait, barrier)
+        assert.are.equal(1, barrier:wait())
+        assert.are.equal(2, t3:await())
+        assert.are.equal(3, t4:await())
+        assert.is_false(barrier:broken())
+      end))
+  end)
+
   describe("reset", function()
     -- test_reset_barrier
     it("reset of an idle barrier keeps it filling (test_reset_barrier)", async(function()

@@ -363,6 +363,18 @@ describe("corral.Condition", function()
       assert.are.same({ "main", "other" }, events)
     end))
 
+    it("an error raised by the predicate propagates with the lock still held",
+      async(function()
+        local cond = corral.Condition()
+        local _ <close> = cond:acquire()
+        local e = {}
+        local ok, err = pcall(cond.wait_for, cond, function() error(e) end)
+        assert.is_false(ok)
+        assert.is_true(rawequal(e, err))
+        assert.is_true(cond:locked())
+        repr_is(cond, "locked")
+      end))
+
     it("returns the predicate's last value, checking it first and after each wakeup",
       async(function()
         local cond = corral.Condition()

@@ -328,6 +328,103 @@ describe("corral.gather", function()
     assert.are.same({ "F1 cancelled", "F2 cancelled", "g true" }, ev)
   end)
 
+  it("cancelling the gathering task raises CancelledError in it even when every item swallows the cancellation", function()
+    -- asyncio: 'A swallowed' 'B swallowed' 'G cancelled' 'await raised' 'true A swallowed B swallowed'
+    local ev, rec = recorder()
+    vrun(function()
+      local function swallow(name)
+        return function()
+          local ok = pcall(corral.sleep, 10)
+          if ok then return name .. " normal" end
+          rec(name .. " swallowed")
+          return name .. " swallowed"
+        end
+      end
+      local a = corral.spawn(swallow("A"))
+      local b = corral.spawn(swallow("B"))
+      local g = corral.spawn(function()
+        local ok, r = pcall(corral.gather, a, b)
+        if ok then
+          rec("G got " .. tostring(r[1]))
+          return
+        end
+        if corral.is_error(r, "CancelledError") then rec("G cancelled") end
+        error(r)
+      end)
+      corral.sleep(1)
+      g:cancel()
+      if corral.is_error(error_of(g.await, g), "CancelledError") then rec("await raised") end
+      rec(tostring(g:cancelled()) .. " " .. a:result() .. " " .. b:result())
+    end)
+    assert.are.same({ "A swallowed", "B swallowed", "G cancelled", "await raised",
+                      "true A swallowed B swallowed" }, ev)
+  end)
+
+  -- g gathers one child that finishes in its second step; main cancels g
+  -- after k sleep(0)s. Returns the events.
+  local function cancel_gatherer_after(k)
+    local ev, rec = recorder()
+    vrun(function()
+      local g = corral.spawn(function()
+        local ok, r = pcall(corral.gather, function()
+          corral.sleep(0)
+          rec("child done")
+          return "c"
+        end)
+        if ok then
+          rec("G got " .. r[1])
+          return "G normal"
+        end
+        if corral.is_error(r, "CancelledError") then rec("G cancelled") end
+        return "G caught"
+      end)
+      for _ = 1, k do corral.sleep(0) end
+      rec("cancel " .. tostring(g:cancel()))
+      rec(g:await())
+    end)
+    return ev
+  end
+
+  it("cancelling the gathering task after its last item finished, before gather saw it, still cancels it", function()
+    -- asyncio: 'child done' 'cancel true' 'G cancelled' 'G caught'
+    assert.are.same({ "child done", "cancel true", "G cancelled", "G caught" }, cancel_gatherer_after(3))
+  end)
+
+  it("cancelling the gathering task after gather's result is set, before it resumed, throws at that step", function()
+    -- asyncio: 'child done' 'cancel true' 'G cancelled' 'G caught'
+    assert.are.same({ "child done", "cancel true", "G cancelled", "G caught" }, cancel_gatherer_after(4))
+  end)
+
+  it("cancelling the gathering task after it resumed returns false", function()
+    -- asyncio: 'child done' 'G got c' 'cancel false' 'G normal'
+    assert.are.same({ "child done", "G got c", "cancel false", "G normal" }, cancel_gatherer_after(5))
+  end)
+
+  it("rejects an item that is not a Task, Future, function or coroutine with a misuse error", function()
+    local err = vrun(function()
+      return error_of(function() corral.gather(42) end)
+    end)
+    assert.are.equal("string", type(err))
+    assert.is_true(has(err, "bad argument #1 to '"), err)
+  end)
+
+  it("gathers thousands of items", function()
+    local r = vrun(function()
+      local items = {}
+      for i = 1, 3000 do
+        items[i] = function()
+          corral.sleep(i % 3)
+          return i
+        end
+      end
+      return corral.gather(items)
+    end)
+    assert.are.equal(3000, r.n)
+    for i = 1, 3000 do
+      if r[i] ~= i then assert.are.equal(i, r[i]) end
+    end
+  end)
+
   it("raises 'corral.gather: no running task' outside a task, even when it would not suspend", function()
     local done_task = vrun(function()
       local t = corral.spawn(function() return 1 end)

@@ -421,6 +421,47 @@ describe("corral.Lock", function()
     end))
   end)
 
+  describe("deadlock and nesting", function()
+    it("a main task blocked forever on a lock gets DeadlockError naming it", function()
+      local ok, err = pcall(run, function()
+        local lock = corral.Lock()
+        lock:acquire()
+        lock:acquire()
+      end)
+      assert.is_false(ok)
+      assert.is_true(corral.is_error(err, "DeadlockError"), tostring(err))
+      assert.is_truthy(err.message:find("Task-1", 1, true), err.message)
+      assert.is_truthy(err.message:lower():find("lock", 1, true), err.message)
+    end)
+
+    it("acquire inside a coroutine.wrap iterator suspends the whole task", async(function()
+      local lock = corral.Lock()
+      local events = {}
+      lock:acquire()
+      local t = corral.spawn(function()
+        local gen = coroutine.wrap(function()
+          coroutine.yield("first")
+          lock:acquire()
+          events[#events + 1] = "acquired in generator"
+          coroutine.yield("second")
+        end)
+        local v = gen()
+        events[#events + 1] = v
+        v = gen()
+        events[#events + 1] = v
+        lock:release()
+      end)
+      tick()
+      assert.are.same({ "first" }, events)
+      assert.is_false(t:done())
+      events[#events + 1] = "main releases"
+      lock:release()
+      t:await()
+      assert.are.same({ "first", "main releases", "acquired in generator", "second" }, events)
+      assert.is_false(lock:locked())
+    end))
+  end)
+
   describe("<close>", function()
     -- test_context_manager
     it("local _ <close> = lock:acquire() releases at scope end", async(function()
@@ -471,6 +512,27 @@ describe("corral.Lock", function()
         assert.are.same({ "holder acquired", "waiter acquired" }, events)
         assert.is_false(lock:locked())
         assert.are.equal(0, corral.now())
+      end))
+
+    it("a task cancelled while waiting in `local _ <close> = lock:acquire()` releases nothing",
+      async(function()
+        local lock = corral.Lock()
+        lock:acquire()
+        local reached = false
+        local t = corral.spawn(function()
+          local _ <close> = lock:acquire()
+          reached = true
+        end)
+        tick()
+        t:cancel()
+        local ok, err = pcall(t.await, t)
+        assert.is_false(ok)
+        assert_cancelled(err)
+        assert.is_false(reached)
+        -- still held by main: the cancelled acquire left no <close> behind
+        assert.is_true(lock:locked())
+        repr_is(lock, "locked")
+        lock:release()
       end))
 
     it("is released for tasks still holding it when corral.run finishes", function()

@@ -220,6 +220,14 @@ describe("corral.run", function()
     assert.are.same({ true }, closing)
   end)
 
+  it("rejects an unknown clock with a misuse error before running main", function()
+    local ran = false
+    local ok, err = pcall(corral.run, function() ran = true end, { clock = "sundial" })
+    assert.is_false(ok)
+    assert.are.equal("string", type(err))
+    assert.is_false(ran)
+  end)
+
   it("clock = 'virtual' starts at 0 and does not move while tasks run", function()
     local t0, t1 = vrun(function()
       local t0 = corral.now()

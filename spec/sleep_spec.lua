@@ -12,6 +12,11 @@ local function has(s, sub)
   return type(s) == "string" and s:find(sub, 1, true) ~= nil
 end
 
+local function recorder()
+  local ev = {}
+  return ev, function(x) ev[#ev + 1] = x end
+end
+
 -- The error a call raises, or nil if it returned.
 local function error_of(fn, ...)
   local ok, err = pcall(fn, ...)
@@ -177,6 +182,39 @@ describe("corral.sleep", function()
     assert.are.same({ 1.5, 1.5, 1.75 }, ts)
   end)
 
+  it("a cancelled sleep's timer does not wake the task later", function()
+    local ev, rec = recorder()
+    vrun(function()
+      local t = corral.spawn(function()
+        local ok = pcall(corral.sleep, 10)
+        rec("caught at " .. corral.now())
+        corral.sleep(20)
+        rec("woke at " .. corral.now())
+      end)
+      corral.sleep(1)
+      t:cancel()
+      t:await()
+    end)
+    assert.are.same({ "caught at 1.0", "woke at 21.0" }, ev)
+  end)
+
+  it("suspends the whole task from inside a coroutine.wrap generator and resumes there", function()
+    local ev, rec = recorder()
+    vrun(function()
+      local gen = coroutine.wrap(function()
+        for i = 1, 2 do
+          corral.sleep(1)
+          coroutine.yield(i)
+        end
+      end)
+      local other = corral.spawn(function() rec("other ran") end)
+      rec("got " .. gen() .. " at " .. corral.now())
+      rec("got " .. gen() .. " at " .. corral.now())
+      other:await()
+    end)
+    assert.are.same({ "other ran", "got 1 at 1.0", "got 2 at 2.0" }, ev)
+  end)
+
   it("raises 'corral.sleep: no running task' outside a task, even for sleep(0)", function()
     for _, d in ipairs({ 0, 1, -1 }) do
       local err = error_of(corral.sleep, d)
@@ -230,6 +268,21 @@ describe("corral.spawn", function()
       return t:await()
     end)
     assert.is_true(same)
+  end)
+
+  it("works in a loop callback, outside any task", function()
+    local ev, rec = recorder()
+    vrun(function()
+      local t = corral.spawn(function() end)
+      local spawned
+      t:add_done_callback(function()
+        spawned = corral.spawn(function(x) rec("spawned from callback " .. x) return "cb task" end, 7)
+      end)
+      t:await()
+      corral.sleep(0)
+      rec(spawned:await())
+    end)
+    assert.are.same({ "spawned from callback 7", "cb task" }, ev)
   end)
 
   it("accepts a not-yet-started coroutine", function()

@@ -154,6 +154,60 @@ describe("Task:await", function()
                       "t4", "await a raised", "true true" }, ev)
   end)
 
+  it("when the awaited task swallows the cancellation and returns, the awaiter gets its result and goes on (as asyncio)", function()
+    -- asyncio: 'cancel true' 'target caught' 'A got x' 'A continues' 'A done false 1 false'
+    local ev, rec = recorder()
+    vrun(function()
+      local t = corral.spawn(function()
+        local ok = pcall(corral.sleep, 10)
+        if ok then return "normal" end
+        rec("target caught")
+        return "x"
+      end)
+      local a = corral.spawn(function()
+        rec("A got " .. t:await())
+        corral.sleep(0)
+        rec("A continues")
+        return "A done"
+      end)
+      corral.sleep(1)
+      rec("cancel " .. tostring(a:cancel()))
+      local r = a:await()
+      rec(r .. " " .. tostring(a:cancelled()) .. " " .. a:cancelling() .. " " .. tostring(t:cancelled()))
+    end)
+    assert.are.same({ "cancel true", "target caught", "A got x", "A continues",
+                      "A done false 1 false" }, ev)
+  end)
+
+  it("cancelling one of two awaiters cancels the awaited task, so the other awaiter gets CancelledError too", function()
+    -- asyncio: 'w1 cancelled' 'w2 cancelled' 'true true true'
+    local ev, rec = recorder()
+    vrun(function()
+      local t = corral.spawn(function() corral.sleep(10); return "slow" end)
+      local function awaiter(name)
+        return function()
+          local ok, err = pcall(t.await, t)
+          if corral.is_error(err, "CancelledError") then rec(name .. " cancelled") end
+          error(err)
+        end
+      end
+      local w1 = corral.spawn(awaiter("w1"))
+      local w2 = corral.spawn(awaiter("w2"))
+      corral.sleep(1)
+      w1:cancel()
+      corral.sleep(0); corral.sleep(0); corral.sleep(0)
+      rec(tostring(t:cancelled()) .. " " .. tostring(w1:cancelled()) .. " " .. tostring(w2:cancelled()))
+    end)
+    assert.are.same({ "w1 cancelled", "w2 cancelled", "true true true" }, ev)
+  end)
+
+  it("raises an error when a task awaits itself", function()
+    local err = vrun(function()
+      return error_of(function() return corral.current_task():await() end)
+    end)
+    assert.is_not_nil(err)
+  end)
+
   it("raises 'no running task' outside a task, even when the task is done", function()
     local done_task = vrun(function()
       local t = corral.spawn(function() return 1 end)
@@ -321,6 +375,33 @@ describe("Task:cancel and the cancellation rules", function()
     end)
     assert.are.same({ "B returns", "B done true", "cancel true", "A cancelled",
                       "A result A caught false" }, ev)
+  end)
+
+  it("a task that catches CancelledError and raises another error fails with that error", function()
+    local r = vrun(function()
+      local t = corral.spawn(function()
+        pcall(corral.sleep, 10)
+        error("other", 0)
+      end)
+      corral.sleep(0)
+      t:cancel()
+      local err = error_of(t.await, t)
+      return { err, t:cancelled(), t:exception() }
+    end)
+    assert.are.same({ "other", false, "other" }, r)
+  end)
+
+  it("a task that raises CancelledError by itself ends cancelled, with that error", function()
+    local own = setmetatable({ type = "CancelledError", message = "on my own" }, corral.Error)
+    local r = vrun(function()
+      local t = corral.spawn(function()
+        corral.sleep(0)
+        error(own)
+      end)
+      local err = error_of(t.await, t)
+      return { rawequal(err, own), t:cancelled(), t:cancelling() }
+    end)
+    assert.are.same({ true, true, 0 }, r)
   end)
 
   it("cancelling() counts requests, uncancel() subtracts, and one CancelledError is delivered", function()
@@ -512,6 +593,21 @@ describe("Task done callbacks", function()
     assert.are.same({ "m1", "m2", "cb nil x", "m3", "cancelled cb true" }, ev)
   end)
 
+  it("an error in a callback does not stop the loop (asyncio logs it and goes on)", function()
+    local ev, rec = recorder()
+    local r = vrun(function()
+      local t = corral.spawn(function() end)
+      t:add_done_callback(function() error("callback fails") end)
+      t:add_done_callback(function() rec("next callback") end)
+      t:await()
+      corral.sleep(0)
+      rec("main")
+      return "main ok"
+    end)
+    assert.are.equal("main ok", r)
+    assert.are.same({ "next callback", "main" }, ev)
+  end)
+
   it("remove_done_callback returns how many were removed", function()
     local ev, rec = recorder()
     local counts
@@ -556,6 +652,45 @@ describe("corral.current_task and corral.all_tasks", function()
       return { s1, s2, s3, #list == 1 and list[1] == corral.current_task() }
     end)
     assert.are.same({ { "Task-1", "Task-2", "Task-3" }, { "Task-1", "Task-2" }, { "Task-1" }, true }, r)
+  end)
+end)
+
+describe("Task misuse", function()
+  it("methods called on something that is not a Task raise a misuse error naming corral.Task", function()
+    local errs = vrun(function()
+      local t = corral.current_task()
+      return { error_of(t.done), error_of(t.cancel, {}), error_of(t.get_name, "Task-1") }
+    end)
+    assert.are.equal(3, #errs)
+    for i = 1, 3 do
+      assert.are.equal("string", type(errs[i]))
+      assert.is_true(has(errs[i], "corral.Task expected"), errs[i])
+    end
+  end)
+end)
+
+describe("Task lifetime", function()
+  it("tasks nobody references keep running across garbage collections", function()
+    local sum = 0
+    local n = vrun(function()
+      for i = 1, 200 do
+        corral.spawn(function()
+          local junk = {}
+          for j = 1, 50 do junk[j] = { i, j } end
+          corral.sleep(0)
+          collectgarbage()
+          corral.sleep(i % 7)
+          sum = sum + i
+        end)
+      end
+      collectgarbage()
+      collectgarbage()
+      corral.sleep(10)
+      collectgarbage()
+      return #corral.all_tasks()
+    end)
+    assert.are.equal(200 * 201 / 2, sum)
+    assert.are.equal(1, n)
   end)
 end)
 

@@ -87,6 +87,7 @@ struct cr_loop {
     size_t ntasks;           /* length of `tasks` */
     uint64_t task_counter;   /* tasks created so far (for Task-N names) */
     cr_task *current;        /* task whose step is running, or NULL */
+    const void *cancel_msg;  /* client's message of the cancel() in progress */
     cr_step_fn step;         /* client's step function */
     int virtual_clock;       /* 1: time only moves when idle */
     double vtime;            /* virtual clock reading */
@@ -140,6 +141,7 @@ struct cr_future {
     cr_link wlink;           /* membership in a primitive's waiter queue */
     cr_waitq *queue;         /* the queue holding wlink, or NULL */
     int (*cancel)(cr_future *future); /* override of cr_future_cancel, or NULL */
+    const void *cancel_msg;  /* message of its cancellation (client-owned) */
     uint8_t state;           /* enum cr_future_state */
     uint8_t failed;          /* CR_FINISHED with an error */
     uint8_t is_task;         /* embedded in a cr_task as `fut` */
@@ -377,8 +379,8 @@ void cr_queue_init(cr_queue *queue, int kind, size_t maxsize, cr_alloc_fn alloc,
 /* Install the priority order (priority queues only; may be changed while
  * the queue is empty). */
 void cr_queue_set_less(cr_queue *queue, cr_queue_less_fn less, void *data);
-/* Free the storage.  No task may be waiting; the client still owns the
- * items it put and did not get back. */
+/* Free the storage.  Tasks still queued are forgotten, not woken (for
+ * teardown); the client still owns the items it put and did not get. */
 void cr_queue_free(cr_queue *queue);
 static inline size_t cr_queue_size(const cr_queue *queue) {
     return queue->len;

@@ -12,6 +12,7 @@ void cr_future_init(cr_future *future, cr_loop *loop) {
     cr_link_clear(&future->wlink);
     future->queue = NULL;
     future->cancel = NULL;
+    future->cancel_msg = NULL;
     future->state = CR_PENDING;
     future->failed = 0;
     future->is_task = 0;
@@ -49,6 +50,8 @@ int cr_future_cancel_default(cr_future *future) {
     if (future->state != CR_PENDING)
         return 0;
     future->state = CR_CANCELLED;
+    if (!future->is_task)
+        future->cancel_msg = future->loop->cancel_msg;
     schedule_callbacks(future);
     return 1;
 }

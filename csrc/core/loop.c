@@ -47,6 +47,7 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
     loop->ntasks = 0;
     loop->task_counter = 0;
     loop->current = NULL;
+    loop->cancel_msg = NULL;
     loop->step = step;
     loop->virtual_clock = virtual_clock;
     loop->vtime = 0;
@@ -221,7 +222,7 @@ size_t cr_loop_run_once(cr_loop *loop, double timeout) {
         }
     }
 
-    double end_time = cr_loop_time(loop) + CLOCK_RESOLUTION;
+    double end_time = loop->heap_len > 0 ? cr_loop_time(loop) + CLOCK_RESOLUTION : 0;
     while (loop->heap_len > 0) {
         cr_handle *handle = loop->heap[0];
         if (handle->when >= end_time)

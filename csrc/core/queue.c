@@ -65,11 +65,6 @@ static void release_slots(cr_queue *queue) {
     queue->head = 0;
 }
 
-void cr_queue_free(cr_queue *queue) {
-    assert(queue->getters.n == 0 && queue->putters.n == 0 && queue->finished.waiters.n == 0);
-    release_slots(queue);
-    queue->len = 0;
-}
 
 int cr_queue_full(const cr_queue *queue) {
     return queue->maxsize > 0 && queue->len >= queue->maxsize;
@@ -241,6 +236,21 @@ static void wakeup_all(cr_waitq *waiters) {
         if (!cr_future_done(waiter))
             cr_future_set_result(waiter, 1);
     }
+}
+
+/* Forget every waiter without waking it (teardown). */
+static void unlink_all(cr_waitq *waiters) {
+    cr_future *waiter;
+    while ((waiter = cr_waitq_first(waiters)) != NULL)
+        unlink_waiter(waiters, waiter);
+}
+
+void cr_queue_free(cr_queue *queue) {
+    unlink_all(&queue->getters);
+    unlink_all(&queue->putters);
+    unlink_all(&queue->finished.waiters);
+    release_slots(queue);
+    queue->len = 0;
 }
 
 /* ---- non-blocking operations ---- */

@@ -39,6 +39,7 @@ int cr_task_cancel(cr_task *task) {
     if (task->waiting_on != NULL && cr_future_cancel(task->waiting_on))
         return 1;
     task->must_cancel = 1;
+    task->fut.cancel_msg = task->fut.loop->cancel_msg;
     return 1;
 }
 
@@ -99,8 +100,14 @@ void cr_task_step_done(cr_task *task, int result) {
         }
         task->waiting_on = future;
         cr_future_add_callback(future, &task->step);
-        if (task->must_cancel && cr_future_cancel(future))
-            task->must_cancel = 0;
+        if (task->must_cancel) {
+            /* cancelled during this step: pass it on with its message */
+            const void *saved = loop->cancel_msg;
+            loop->cancel_msg = task->fut.cancel_msg;
+            if (cr_future_cancel(future))
+                task->must_cancel = 0;
+            loop->cancel_msg = saved;
+        }
         return;
     }
     case CR_STEP_RETURNED:

@@ -10,7 +10,7 @@ typedef struct lbarrier {
 } lbarrier;
 
 static lbarrier *check_barrier(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_BARRIER);
+    return lcr_checkudata(L, idx, LCR_C_BARRIER, LCR_BARRIER);
 }
 
 static int barrier_new(lua_State *L) {
@@ -23,7 +23,7 @@ static int barrier_new(lua_State *L) {
         return luaL_error(L, "bad argument #1 to 'Barrier' (parties must be > 0)");
     lbarrier *barrier = lua_newuserdatauv(L, sizeof *barrier, 0);
     cr_barrier_init(&barrier->core, (long)parties);
-    luaL_setmetatable(L, LCR_BARRIER);
+    lcr_setmetatable(L, LCR_C_BARRIER);
     return 1;
 }
 
@@ -119,7 +119,7 @@ void lcr_barrier_open(lua_State *L) {
         {"__tostring", barrier_tostring},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_BARRIER, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_BARRIER, LCR_BARRIER, methods, metamethods);
     lua_pushcfunction(L, barrier_new);
     lua_setfield(L, -2, "Barrier");
 }

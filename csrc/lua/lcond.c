@@ -13,7 +13,7 @@ typedef struct lcond {
 } lcond;
 
 static lcond *check_cond(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_CONDITION);
+    return lcr_checkudata(L, idx, LCR_C_CONDITION, LCR_CONDITION);
 }
 
 static int cond_new(lua_State *L) {
@@ -29,7 +29,7 @@ static int cond_new(lua_State *L) {
     }
     lcond *cond = lua_newuserdatauv(L, sizeof *cond, 1);
     cr_cond_init(&cond->core, lock);
-    luaL_setmetatable(L, LCR_CONDITION);
+    lcr_setmetatable(L, LCR_C_CONDITION);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, -2, 1);
     return 1;
@@ -160,7 +160,7 @@ void lcr_cond_open(lua_State *L) {
         {"__close", cond_release},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_CONDITION, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_CONDITION, LCR_CONDITION, methods, metamethods);
     lua_pushcfunction(L, cond_new);
     lua_setfield(L, -2, "Condition");
 }

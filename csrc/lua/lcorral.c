@@ -8,14 +8,43 @@
 #include "../include/corral.h"
 #include "lcorral.h"
 
-void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                   const luaL_Reg *metamethods) {
+static const char class_keys[LCR_C_COUNT]; /* addresses are the keys */
+
+void lcr_new_class_fast(lua_State *L, int cls, const char *name, const luaL_Reg *methods,
+                        const luaL_Reg *metamethods) {
     luaL_newmetatable(L, name);
     luaL_setfuncs(L, metamethods, 0);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
     lua_setfield(L, -2, "__index");
-    lua_pop(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &class_keys[cls]);
+}
+
+void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                   const luaL_Reg *metamethods) {
+    lcr_new_class_fast(L, LCR_C_OTHER, name, methods, metamethods);
+}
+
+void *lcr_testudata(lua_State *L, int idx, int cls) {
+    void *p = lua_touserdata(L, idx);
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &class_keys[cls]);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same ? p : NULL;
+}
+
+void *lcr_checkudata(lua_State *L, int idx, int cls, const char *name) {
+    void *p = lcr_testudata(L, idx, cls);
+    if (p == NULL)
+        luaL_typeerror(L, idx, name);
+    return p;
+}
+
+void lcr_setmetatable(lua_State *L, int cls) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &class_keys[cls]);
+    lua_setmetatable(L, -2);
 }
 
 void lcr_repr(lua_State *L, const char *cls, const void *ptr, const char *extra) {
@@ -83,6 +112,7 @@ static int corral_run(lua_State *L) {
     }
     lua_settop(L, 2);
     lloop *loop = lcr_loop_new(L, virtual_clock);
+    int lidx = lua_gettop(L);
     ltask *task = lcr_spawn(L, loop, 1, 0);
     int tidx = lua_gettop(L);
     if (!lua_isnil(L, 2)) {
@@ -95,8 +125,8 @@ static int corral_run(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    int ok = lcr_run_until_complete(L, loop, tidx);
-    lcr_loop_close(L, loop);
+    int ok = lcr_run_until_complete(L, loop, lidx, tidx);
+    lcr_loop_close(L, loop, lidx);
     if (!ok) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
         return lcr_error_raise(L, "DeadlockError", "no task can make progress");
@@ -151,7 +181,8 @@ static int corral_all_tasks(lua_State *L) {
     lua_Integer i = 0;
     cr_link *node;
     cr_list_for_each(node, &loop->core.tasks) {
-        lua_rawgetp(L, -1, cr_container_of(node, cr_task, tasks_link));
+        ltask *task = (ltask *)cr_container_of(node, cr_task, tasks_link);
+        lua_rawgeti(L, -1, task->slot);
         lua_rawseti(L, -3, ++i);
     }
     lua_pop(L, 1);
@@ -194,11 +225,11 @@ LUAMOD_API int luaopen_corral(lua_State *L) {
     lcr_cond_open(L);
     lcr_sema_open(L);
     lcr_barrier_open(L);
+    lcr_queue_open(L);
     lcr_handle_open(L);
+    lcr_coro_open(L);
     lua_pushliteral(L, CORRAL_VERSION);
     lua_setfield(L, -2, "_VERSION");
-    lua_pushlightuserdata(L, lcr_sentinel());
-    lua_setfield(L, -2, "_sentinel");
     /* The parts written in Lua (lua/corral/std.lua, compiled in). */
     if (luaL_loadbuffer(L, corral_std_lua, corral_std_lua_len, "=corral/std.lua") != LUA_OK)
         return lua_error(L);

@@ -31,14 +31,19 @@
 #define LCR_BARRIER "corral.Barrier"
 
 /* Uservalue slots of a Task. */
-enum { TUV_THREAD = 1, TUV_ERROR, TUV_NAME, TUV_CANCEL_MSG, TUV_LOOP, TUV_TRACE, TUV_COUNT = TUV_TRACE };
+enum { TUV_THREAD = 1, TUV_ERROR, TUV_NAME, TUV_LOOP, TUV_TRACE, TUV_COUNT = TUV_TRACE };
 /* Uservalue slots of a Future. */
-enum { FUV_VALUE = 1, FUV_CANCEL_MSG, FUV_CHILDREN, FUV_LOOP, FUV_COUNT = FUV_LOOP };
+enum { FUV_VALUE = 1, FUV_CHILDREN, FUV_LOOP, FUV_COUNT = FUV_LOOP };
 
 typedef struct lloop {
     cr_loop core;            /* the core loop */
     lua_State *L;            /* thread driving the loop while it runs */
-    int anchors;             /* registry ref: lightuserdata(task) -> Task */
+    int anchors;             /* registry ref: slot -> Task, for pending tasks */
+    int *free_slots;         /* anchor slots free for reuse */
+    int nfree;               /* entries in free_slots */
+    int cap_free;            /* allocated entries of free_slots */
+    int next_slot;           /* highest anchor slot used so far */
+    int ud_idx;              /* stack index of the Loop in L while running */
     int refs;                /* registry ref: values held by callbacks */
     cr_link callbacks;       /* live lcallbacks, freed at close */
     int running;             /* inside run_until_complete / step */
@@ -53,6 +58,8 @@ typedef struct ltask {
     lloop *loop;             /* the loop it runs on (anchored: TUV_LOOP) */
     lua_State *co;           /* its thread (anchored: TUV_THREAD) */
     int nresults;            /* values returned, on co's stack above index 1 */
+    int slot;                /* anchor slot while pending, 0 when done */
+    void *gather_mark;       /* the gather that last took it (dedup) */
     const char *waits_on;    /* what it is blocked on, for reports */
     uint8_t launched;        /* its function was started */
     uint8_t retrieved;       /* its error was handed out */
@@ -71,7 +78,18 @@ typedef struct lfuture {
     int nchildren;           /* gather: distinct children */
     int nfinished;           /* gather: children done */
     int nitems;              /* gather: items (duplicates included) */
+    int ref;                 /* gather: anchor while children are pending */
+    void *gather_mark;       /* the gather that last took it (dedup) */
 } lfuture;
+
+/* One distinct child of a gather: its done callback, kept in an array
+ * after the outer lfuture in the same userdata. */
+typedef struct lgather_link {
+    cr_handle handle;        /* queued on the child's completion */
+    struct lfuture *outer;   /* the gather */
+    cr_future *child;        /* the child's core future */
+    int item;                /* an item index of the child (1-based) */
+} lgather_link;
 
 /* A callback queued on a future (or a call_soon handle owned by a loop). */
 typedef struct lcallback {
@@ -91,6 +109,9 @@ int lcr_error_raise(lua_State *L, const char *type, const char *message);
 int lcr_is_error(lua_State *L, int idx, const char *type);
 void lcr_error_open(lua_State *L);
 int lcr_raise_code(lua_State *L, ltask *task, int rc);
+/* cancel() with the optional message at msg_idx (0: none): cancels the
+ * core future, carrying the message down every cascade. */
+int lcr_cancel_with_msg(lua_State *L, lloop *loop, cr_future *future, int msg_idx);
 
 /* lloop.c */
 lloop *lcr_running_loop(lua_State *L);
@@ -101,8 +122,8 @@ ltask *lcr_need_task(lua_State *L, const char *fname);
 /* Push a task that is not done (anchored by its loop). */
 void lcr_push_pending_task(lua_State *L, ltask *task);
 ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs);
-int lcr_run_until_complete(lua_State *L, lloop *loop, int task_idx);
-void lcr_loop_close(lua_State *L, lloop *loop);
+int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx);
+void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx);
 void lcr_push_ref(lua_State *L, lloop *loop, int ref);
 int lcr_ref(lua_State *L, lloop *loop, int idx);
 void lcr_unref(lua_State *L, lloop *loop, int ref);
@@ -136,12 +157,31 @@ void lcr_event_open(lua_State *L);
 void lcr_cond_open(lua_State *L);
 void lcr_sema_open(lua_State *L);
 void lcr_barrier_open(lua_State *L);
+void lcr_queue_open(lua_State *L);
 void lcr_handle_open(lua_State *L);
+void lcr_coro_open(lua_State *L);
 int lcr_with(lua_State *L);
 
-/* Register a class: metatable `name` with methods as __index. */
+/* Classes with a fast type check: their metatables are also kept in the
+ * registry under a lightuserdata key (no string lookups on hot paths). */
+enum {
+    LCR_C_LOOP, LCR_C_TASK, LCR_C_FUTURE, LCR_C_HANDLE, LCR_C_LOCK, LCR_C_EVENT,
+    LCR_C_CONDITION, LCR_C_SEMAPHORE, LCR_C_BSEMAPHORE, LCR_C_BARRIER, LCR_C_OTHER,
+    LCR_C_COUNT
+};
+
+/* Register a class: metatable `name` with methods as __index; `cls` is
+ * its fast-check slot (LCR_C_OTHER for none). */
 void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                    const luaL_Reg *metamethods);
+void lcr_new_class_fast(lua_State *L, int cls, const char *name, const luaL_Reg *methods,
+                        const luaL_Reg *metamethods);
+/* The userdata at idx if it is of class `cls`, else NULL. */
+void *lcr_testudata(lua_State *L, int idx, int cls);
+/* The same, raising luaL_typeerror(name) when it is not. */
+void *lcr_checkudata(lua_State *L, int idx, int cls, const char *name);
+/* Set the metatable of class `cls` on the value at the top. */
+void lcr_setmetatable(lua_State *L, int cls);
 /* "<corral.Lock 0x55d0c8a4 [...]>"-style repr prefix pushed on the stack. */
 void lcr_repr(lua_State *L, const char *cls, const void *ptr, const char *extra);
 

@@ -70,10 +70,13 @@ int lcr_raise_code(lua_State *L, ltask *task, int rc) {
             return lcr_error_raise(L, "DeadlockError", msg ? msg : "");
         }
         if (task != NULL) {
-            /* The message given to cancel(), kept on the task. */
-            lcr_push_pending_task(L, task);
-            lua_getiuservalue(L, -1, TUV_CANCEL_MSG);
-            return lcr_error_raise(L, "CancelledError", lua_tostring(L, -1));
+            /* A thrown cancellation carries the task's cancel() message;
+             * a cancelled future the message it was cancelled with. */
+            const cr_task *t = &task->core;
+            const void *msg = t->fut.cancel_msg;
+            if (t->waiting_on != NULL && t->waiting_on->state == CR_CANCELLED)
+                msg = t->waiting_on->cancel_msg;
+            return lcr_error_raise(L, "CancelledError", msg);
         }
         return lcr_error_raise(L, "CancelledError", NULL);
     case CR_EBROKEN:
@@ -85,4 +88,26 @@ int lcr_raise_code(lua_State *L, ltask *task, int rc) {
     default:
         return luaL_error(L, "corral: internal error %d", rc);
     }
+}
+
+int lcr_cancel_with_msg(lua_State *L, lloop *loop, cr_future *future, int msg_idx) {
+    const char *msg = NULL;
+    if (msg_idx != 0 && !lua_isnoneornil(L, msg_idx)) {
+        msg = luaL_checkstring(L, msg_idx);
+        /* Anchor the message for the loop's lifetime (refs[msg] = true). */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);
+        if (lua_istable(L, -1)) {
+            lua_pushvalue(L, msg_idx);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, -3);
+        } else {
+            msg = NULL;
+        }
+        lua_pop(L, 1);
+    }
+    const void *saved = loop->core.cancel_msg;
+    loop->core.cancel_msg = msg;
+    int r = cr_future_cancel(future);
+    loop->core.cancel_msg = saved;
+    return r;
 }

@@ -10,13 +10,13 @@ typedef struct levent {
 } levent;
 
 static levent *check_event(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_EVENT);
+    return lcr_checkudata(L, idx, LCR_C_EVENT, LCR_EVENT);
 }
 
 static int event_new(lua_State *L) {
     levent *event = lua_newuserdatauv(L, sizeof *event, 0);
     cr_event_init(&event->core);
-    luaL_setmetatable(L, LCR_EVENT);
+    lcr_setmetatable(L, LCR_C_EVENT);
     return 1;
 }
 
@@ -81,7 +81,7 @@ void lcr_event_open(lua_State *L) {
         {"__tostring", event_tostring},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_EVENT, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_EVENT, LCR_EVENT, methods, metamethods);
     lua_pushcfunction(L, event_new);
     lua_setfield(L, -2, "Event");
 }

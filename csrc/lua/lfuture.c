@@ -11,17 +11,17 @@ int lcr_add_done_callback(lua_State *L, cr_future *future, lloop *loop);
 int lcr_remove_done_callback(lua_State *L, cr_future *future, lloop *loop);
 
 lfuture *lcr_to_future(lua_State *L, int idx) {
-    return luaL_testudata(L, idx, LCR_FUTURE);
+    return lcr_testudata(L, idx, LCR_C_FUTURE);
 }
 
 static lfuture *check_future(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_FUTURE);
+    return lcr_checkudata(L, idx, LCR_C_FUTURE, LCR_FUTURE);
 }
 
 lfuture *lcr_future_new(lua_State *L, lloop *loop) {
     lfuture *future = lua_newuserdatauv(L, sizeof *future, FUV_COUNT);
     memset(future, 0, sizeof *future);
-    luaL_setmetatable(L, LCR_FUTURE);
+    lcr_setmetatable(L, LCR_C_FUTURE);
     cr_future_init(&future->core, &loop->core);
     future->loop = loop;
     /* Keep the loop alive as long as the future. */
@@ -71,11 +71,7 @@ static int future_cancel(lua_State *L) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    if (!lua_isnoneornil(L, 2))
-        luaL_checkstring(L, 2);
-    lua_settop(L, 2);
-    lua_setiuservalue(L, 1, FUV_CANCEL_MSG);
-    lua_pushboolean(L, cr_future_cancel(&future->core));
+    lua_pushboolean(L, lcr_cancel_with_msg(L, future->loop, &future->core, 2));
     return 1;
 }
 
@@ -275,7 +271,7 @@ int lcr_gather(lua_State *L) {
     /* The outer future carries a C array of distinct children after it. */
     lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * sizeof(cr_future *), FUV_COUNT);
     memset(outer, 0, sizeof *outer);
-    luaL_setmetatable(L, LCR_FUTURE);
+    lcr_setmetatable(L, LCR_C_FUTURE);
     cr_future_init(&outer->core, &loop->core);
     outer->loop = loop;
     outer->is_gather = 1;
@@ -370,7 +366,7 @@ void lcr_future_open(lua_State *L) {
         {"__gc", future_gc},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_FUTURE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_FUTURE, LCR_FUTURE, methods, metamethods);
     lua_pushcfunction(L, future_new);
     lua_setfield(L, -2, "Future");
 }

@@ -23,7 +23,7 @@ typedef struct lhandle {
 } lhandle;
 
 static lhandle *check_handle(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_HANDLE);
+    return lcr_checkudata(L, idx, LCR_C_HANDLE, LCR_HANDLE);
 }
 
 static int handle_traceback(lua_State *L) {
@@ -67,7 +67,7 @@ static lhandle *handle_new(lua_State *L, lloop *loop, int fidx) {
     cr_handle_init(&h->core, handle_run);
     h->loop = loop;
     h->nargs = nargs;
-    luaL_setmetatable(L, LCR_HANDLE);
+    lcr_setmetatable(L, LCR_C_HANDLE);
     lua_createtable(L, nargs + 1, 0);
     for (int i = 0; i <= nargs; i++) {
         lua_pushvalue(L, fidx + i);
@@ -176,7 +176,7 @@ void lcr_handle_open(lua_State *L) {
         {"__gc", handle_gc},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_HANDLE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_HANDLE, LCR_HANDLE, methods, metamethods);
     lua_pushcfunction(L, corral_call_soon);
     lua_setfield(L, -2, "call_soon");
     lua_pushcfunction(L, corral_call_later);

@@ -10,7 +10,7 @@ typedef struct llock {
 } llock;
 
 static llock *check_lock(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_LOCK);
+    return lcr_checkudata(L, idx, LCR_C_LOCK, LCR_LOCK);
 }
 
 /* Also used by Condition for its underlying lock. */
@@ -18,13 +18,13 @@ cr_lock *lcr_lock_new(lua_State *L);
 cr_lock *lcr_lock_new(lua_State *L) {
     llock *lock = lua_newuserdatauv(L, sizeof *lock, 0);
     cr_lock_init(&lock->core);
-    luaL_setmetatable(L, LCR_LOCK);
+    lcr_setmetatable(L, LCR_C_LOCK);
     return &lock->core;
 }
 
 cr_lock *lcr_to_lock(lua_State *L, int idx);
 cr_lock *lcr_to_lock(lua_State *L, int idx) {
-    llock *lock = luaL_testudata(L, idx, LCR_LOCK);
+    llock *lock = lcr_testudata(L, idx, LCR_C_LOCK);
     return lock ? &lock->core : NULL;
 }
 
@@ -107,7 +107,7 @@ void lcr_lock_open(lua_State *L) {
         {"__close", lock_release},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_LOCK, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_LOCK, LCR_LOCK, methods, metamethods);
     lua_pushcfunction(L, lock_new);
     lua_setfield(L, -2, "Lock");
 }

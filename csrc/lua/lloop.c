@@ -34,7 +34,7 @@ static void set_running(lua_State *L, lloop *loop) {
 }
 
 lloop *lcr_check_loop(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_LOOP);
+    return lcr_checkudata(L, idx, LCR_C_LOOP, LCR_LOOP);
 }
 
 ltask *lcr_need_task(lua_State *L, const char *fname) {
@@ -165,17 +165,47 @@ static void callback_run(cr_loop *core, cr_handle *handle) {
 
 void lcr_push_pending_task(lua_State *L, ltask *task) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->anchors);
-    lua_rawgetp(L, -1, task);
+    lua_rawgeti(L, -1, task->slot);
     lua_remove(L, -2);
 }
 
-
-/* The task is over: drop its anchor.  The Task is at the top of L. */
-static void task_unanchor(lua_State *L, ltask *task) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->anchors);
-    lua_pushnil(L);
-    lua_rawsetp(L, -2, task);
+/* Anchor the Task at the top of L in a free slot. */
+static void task_anchor(lua_State *L, lloop *loop, ltask *task) {
+    int slot;
+    if (loop->nfree > 0) {
+        slot = loop->free_slots[--loop->nfree];
+    } else {
+        slot = ++loop->next_slot;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, slot);
     lua_pop(L, 1);
+    task->slot = slot;
+}
+
+/* The task is over: drop its anchor. */
+static void task_unanchor(lua_State *L, ltask *task) {
+    lloop *loop = task->loop;
+    if (task->slot == 0)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, task->slot);
+    lua_pop(L, 1);
+    if (loop->nfree == loop->cap_free) {
+        int cap = loop->cap_free ? loop->cap_free * 2 : 64;
+        int *slots = loop->core.alloc(loop->core.alloc_data, loop->free_slots,
+                                      (size_t)loop->cap_free * sizeof *slots, (size_t)cap * sizeof *slots);
+        if (slots == NULL) { /* keep the slot unused: a small leak of one index */
+            task->slot = 0;
+            return;
+        }
+        loop->free_slots = slots;
+        loop->cap_free = cap;
+    }
+    loop->free_slots[loop->nfree++] = task->slot;
+    task->slot = 0;
 }
 
 /* Store the error at the top of L as the task's (pops it). */
@@ -183,10 +213,8 @@ static void task_set_error(lua_State *L, int task_idx) {
     lua_setiuservalue(L, task_idx, TUV_ERROR);
 }
 
-static void cancelled_error_for(lua_State *L, int task_idx) {
-    lua_getiuservalue(L, task_idx, TUV_CANCEL_MSG);
-    lcr_error_push(L, "CancelledError", lua_tostring(L, -1));
-    lua_remove(L, -2);
+static void cancelled_error_for(lua_State *L, ltask *task) {
+    lcr_error_push(L, "CancelledError", task->core.fut.cancel_msg);
 }
 
 static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
@@ -195,15 +223,15 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
     lua_State *L = loop->L;
     lua_State *co = task->co;
     int nres = 0, status;
-    luaL_checkstack(L, 8, "corral step");
-    lcr_push_pending_task(L, task);
-    int tidx = lua_gettop(L);
     if (!task->launched) {
         task->launched = 1;
         if (cancel) {
             /* Cancelled before its first step: the body never runs. */
+            luaL_checkstack(L, 8, "corral step");
+            lcr_push_pending_task(L, task);
+            int tidx = lua_gettop(L);
             lua_settop(co, 1);
-            cancelled_error_for(L, tidx);
+            cancelled_error_for(L, task);
             task_set_error(L, tidx);
             cr_task_step_done(ctask, CR_STEP_CANCELLED);
             task_unanchor(L, task);
@@ -214,13 +242,16 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
     } else {
         status = lua_resume(co, L, 0, &nres);
     }
+    if (status == LUA_YIELD && nres >= 1 && ctask->blocked && lua_touserdata(co, -1) == &sentinel) {
+        lua_pop(co, nres);
+        cr_task_step_done(ctask, CR_STEP_BLOCKED);
+        return;
+    }
+    /* The body stopped for good: record how. */
+    luaL_checkstack(L, 8, "corral step");
+    lcr_push_pending_task(L, task);
+    int tidx = lua_gettop(L);
     if (status == LUA_YIELD) {
-        if (nres >= 1 && lua_touserdata(co, -1) == &sentinel && ctask->blocked) {
-            lua_pop(co, nres);
-            cr_task_step_done(ctask, CR_STEP_BLOCKED);
-            lua_settop(L, tidx - 1);
-            return;
-        }
         /* A yield that is not corral's: the task cannot go on. */
         lua_pop(co, nres);
         lua_pushstring(co, "attempt to yield from a corral task outside a nested coroutine "
@@ -234,7 +265,7 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
     } else if (status == LUA_OK) {
         task->nresults = nres - 1; /* index 1 holds the Task */
         if (ctask->must_cancel) {
-            cancelled_error_for(L, tidx);
+            cancelled_error_for(L, task);
             task_set_error(L, tidx);
         }
         cr_task_step_done(ctask, CR_STEP_RETURNED);
@@ -276,6 +307,11 @@ static void loop_release(lua_State *L, lloop *loop) {
         lcr_callback_free(L, cb);
     }
     cr_loop_free(&loop->core);
+    if (loop->free_slots != NULL)
+        loop->core.alloc(loop->core.alloc_data, loop->free_slots,
+                         (size_t)loop->cap_free * sizeof *loop->free_slots, 0);
+    loop->free_slots = NULL;
+    loop->nfree = loop->cap_free = 0;
     if (loop->anchors != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, loop->anchors);
         luaL_unref(L, LUA_REGISTRYINDEX, loop->refs);
@@ -288,7 +324,7 @@ lloop *lcr_loop_new(lua_State *L, int virtual_clock) {
     memset(loop, 0, sizeof *loop);
     loop->anchors = loop->refs = LUA_NOREF;
     cr_list_init(&loop->callbacks);
-    luaL_setmetatable(L, LCR_LOOP);
+    lcr_setmetatable(L, LCR_C_LOOP);
     cr_loop_init(&loop->core, loop_step, virtual_clock);
     void *alloc_data;
     lua_Alloc alloc = lua_getallocf(L, &alloc_data);
@@ -307,6 +343,13 @@ lloop *lcr_loop_new(lua_State *L, int virtual_clock) {
 }
 
 void lcr_push_loop(lua_State *L, lloop *loop) {
+    if (loop->running && loop->ud_idx != 0) {
+        /* Fast path: the Loop sits on the driving thread's stack. */
+        lua_pushvalue(loop->L, loop->ud_idx);
+        if (loop->L != L)
+            lua_xmove(loop->L, L, 1);
+        return;
+    }
     lua_rawgetp(L, LUA_REGISTRYINDEX, &loops_key);
     lua_rawgetp(L, -1, loop);
     lua_remove(L, -2);
@@ -328,7 +371,7 @@ ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs) {
     luaL_checkstack(L, nargs + 8, "corral.spawn");
     ltask *task = lua_newuserdatauv(L, sizeof *task, TUV_COUNT);
     memset(task, 0, sizeof *task);
-    luaL_setmetatable(L, LCR_TASK);
+    lcr_setmetatable(L, LCR_C_TASK);
     int tidx = lua_gettop(L);
     lua_State *co;
     if (given != NULL) {
@@ -355,9 +398,8 @@ ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs) {
     task->co = co;
     task->loop = loop;
     cr_task_init(&task->core, &loop->core);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
     lua_pushvalue(L, tidx);
-    lua_rawsetp(L, -2, task);
+    task_anchor(L, loop, task);
     lua_pop(L, 1);
     return task;
 }
@@ -371,14 +413,13 @@ static void push_deadlock_message(lua_State *L, lloop *loop) {
     int first = 1;
     cr_list_for_each(node, &loop->core.tasks) {
         ltask *task = (ltask *)cr_container_of(node, cr_task, tasks_link);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
-        lua_rawgetp(L, -1, task);
+        lcr_push_pending_task(L, task);
         lcr_task_push_name(L, task, lua_gettop(L));
         const char *name = lua_tostring(L, -1);
         char line[256];
         snprintf(line, sizeof line, "%s %s waits on %s", first ? "" : ";", name,
                  task->waits_on ? task->waits_on : "something");
-        lua_pop(L, 3);
+        lua_pop(L, 2);
         luaL_addstring(&b, line);
         first = 0;
     }
@@ -406,7 +447,7 @@ static int run_iterations(lua_State *L, lloop *loop) {
 
 /* Run until the task at task_idx is done (plus one iteration, as asyncio).
  * Leaves nothing on the stack; returns 0 if the loop deadlocked for good. */
-int lcr_run_until_complete(lua_State *L, lloop *loop, int task_idx) {
+int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx) {
     ltask *task = lcr_check_task(L, task_idx);
     if (loop->running)
         luaL_error(L, "corral.run: cannot be called from a running loop");
@@ -415,7 +456,9 @@ int lcr_run_until_complete(lua_State *L, lloop *loop, int task_idx) {
     lcallback *stop = lcr_callback_new(L, loop, LCB_STOP, 0, 0);
     cr_future_add_callback(&task->core.fut, &stop->handle);
     lua_State *saved_L = loop->L;
+    int saved_idx = loop->ud_idx;
     loop->L = L;
+    loop->ud_idx = lua_absindex(L, loop_idx);
     loop->running = 1;
     loop->stopping = 0;
     loop->main = task;
@@ -426,15 +469,18 @@ int lcr_run_until_complete(lua_State *L, lloop *loop, int task_idx) {
     loop->running = 0;
     loop->main = NULL;
     loop->L = saved_L;
+    loop->ud_idx = saved_idx;
     if (!loop->stopping)
         lcr_callback_free(L, stop); /* it never ran */
     return ok;
 }
 
-void lcr_loop_close(lua_State *L, lloop *loop) {
+void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx) {
     if (loop->closed)
         return;
     lua_State *saved_L = loop->L;
+    int saved_idx = loop->ud_idx;
+    loop->ud_idx = loop_idx ? lua_absindex(L, loop_idx) : 0;
     int was_running = lcr_running_loop(L) != NULL;
     loop->L = L;
     loop->running = 1;
@@ -457,7 +503,7 @@ void lcr_loop_close(lua_State *L, lloop *loop) {
         if (task->launched)
             lcr_closethread(task->co, L);
         lua_settop(task->co, 0);
-        cancelled_error_for(L, tidx);
+        cancelled_error_for(L, task);
         task_set_error(L, tidx);
         task_unanchor(L, task);
         lua_pop(L, 1);
@@ -469,6 +515,7 @@ void lcr_loop_close(lua_State *L, lloop *loop) {
         set_running(L, NULL);
     loop->running = 0;
     loop->L = saved_L;
+    loop->ud_idx = saved_idx;
     loop->closed = 1;
     loop_release(L, loop);
 }
@@ -532,13 +579,16 @@ static int loop_step_method(lua_State *L) {
     if (loop->closed)
         luaL_error(L, "loop:step: the loop is closed");
     lua_State *saved_L = loop->L;
+    int saved_idx = loop->ud_idx;
     loop->L = L;
+    loop->ud_idx = 1;
     loop->running = 1;
     set_running(L, loop);
     size_t ran = cr_loop_run_once(&loop->core, timeout > 0 ? timeout : 0);
     set_running(L, NULL);
     loop->running = 0;
     loop->L = saved_L;
+    loop->ud_idx = saved_idx;
     lua_pushinteger(L, (lua_Integer)ran);
     return 1;
 }
@@ -552,7 +602,7 @@ static int loop_run_until_complete(lua_State *L) {
     else
         lua_pushvalue(L, 2);
     int tidx = lua_gettop(L);
-    if (!lcr_run_until_complete(L, loop, tidx))
+    if (!lcr_run_until_complete(L, loop, 1, tidx))
         return lcr_error_raise(L, "DeadlockError", "no task can make progress");
     ltask *task = lcr_to_task(L, tidx);
     if (!cr_future_done(&task->core.fut))
@@ -564,7 +614,7 @@ static int loop_close(lua_State *L) {
     lloop *loop = lcr_check_loop(L, 1);
     if (loop->running)
         luaL_error(L, "loop:close: cannot close a running loop");
-    lcr_loop_close(L, loop);
+    lcr_loop_close(L, loop, 1);
     return 0;
 }
 
@@ -592,7 +642,7 @@ void lcr_loop_open(lua_State *L) {
         {"__tostring", loop_tostring},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_LOOP, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_LOOP, LCR_LOOP, methods, metamethods);
     lua_newtable(L);
     lua_newtable(L);
     lua_pushliteral(L, "v");

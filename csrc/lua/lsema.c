@@ -10,9 +10,9 @@ typedef struct lsema {
 } lsema;
 
 static lsema *check_sema(lua_State *L, int idx) {
-    lsema *sema = luaL_testudata(L, idx, LCR_SEMAPHORE);
+    lsema *sema = lcr_testudata(L, idx, LCR_C_SEMAPHORE);
     if (sema == NULL)
-        sema = luaL_testudata(L, idx, LCR_BSEMAPHORE);
+        sema = lcr_testudata(L, idx, LCR_C_BSEMAPHORE);
     if (sema == NULL)
         luaL_typeerror(L, idx, LCR_SEMAPHORE);
     return sema;
@@ -109,8 +109,8 @@ void lcr_sema_open(lua_State *L) {
         {"__close", sema_release},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_SEMAPHORE, methods, metamethods);
-    lcr_new_class(L, LCR_BSEMAPHORE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_SEMAPHORE, LCR_SEMAPHORE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_BSEMAPHORE, LCR_BSEMAPHORE, methods, metamethods);
     lua_pushcfunction(L, sema_new);
     lua_setfield(L, -2, "Semaphore");
     lua_pushcfunction(L, bsema_new);

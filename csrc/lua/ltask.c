@@ -7,11 +7,11 @@
 #include "lcorral.h"
 
 ltask *lcr_to_task(lua_State *L, int idx) {
-    return luaL_testudata(L, idx, LCR_TASK);
+    return lcr_testudata(L, idx, LCR_C_TASK);
 }
 
 ltask *lcr_check_task(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, LCR_TASK);
+    return lcr_checkudata(L, idx, LCR_C_TASK, LCR_TASK);
 }
 
 cr_future *lcr_to_awaitable(lua_State *L, int idx) {
@@ -35,14 +35,12 @@ void lcr_task_push_name(lua_State *L, ltask *task, int task_idx) {
 /* Push the CancelledError of a cancelled task or future at idx. */
 static void push_cancelled_error(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
+    cr_future *future = lcr_to_awaitable(L, idx);
     int slot = lcr_to_task(L, idx) ? TUV_ERROR : FUV_VALUE;
-    int msg_slot = lcr_to_task(L, idx) ? TUV_CANCEL_MSG : FUV_CANCEL_MSG;
     if (lua_getiuservalue(L, idx, slot) != LUA_TNIL && lcr_is_error(L, -1, "CancelledError"))
         return;
     lua_pop(L, 1);
-    lua_getiuservalue(L, idx, msg_slot);
-    lcr_error_push(L, "CancelledError", lua_tostring(L, -1));
-    lua_remove(L, -2);
+    lcr_error_push(L, "CancelledError", future->cancel_msg);
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, idx, slot);
 }
@@ -155,11 +153,7 @@ static int task_cancel(lua_State *L) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    if (!lua_isnoneornil(L, 2))
-        luaL_checkstring(L, 2);
-    lua_settop(L, 2);
-    lua_setiuservalue(L, 1, TUV_CANCEL_MSG);
-    lua_pushboolean(L, cr_task_cancel(&task->core));
+    lua_pushboolean(L, lcr_cancel_with_msg(L, task->loop, &task->core.fut, 2));
     return 1;
 }
 
@@ -334,5 +328,5 @@ void lcr_task_open(lua_State *L) {
         {"__gc", task_gc},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_TASK, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_TASK, LCR_TASK, methods, metamethods);
 }

@@ -1,6 +1,5 @@
 -- std.lua - the parts of corral written in Lua on top of the C core:
--- timeouts (timeout, wait_for), shield, wait, as_completed, task groups,
--- and the pass-through of corral's suspensions across nested coroutines.
+-- timeouts (timeout, wait_for), shield, wait, as_completed and task groups.
 --
 -- This file is compiled into corral.so and the runner (csrc/tools/embed.c)
 -- and run once by luaopen_corral with the module table as its argument.
@@ -14,8 +13,6 @@ local call_soon, call_at, call_later = corral.call_soon, corral.call_at, corral.
 local Future = corral.Future
 local pack, unpack = table.pack, table.unpack
 local type, select, error, pcall, setmetatable = type, select, error, pcall, setmetatable
-local SENTINEL = corral._sentinel
-corral._sentinel = nil
 
 local function new_error(kind, message, fields)
   local e = fields or {}
@@ -375,41 +372,6 @@ function corral.group(body, ...)
       { errors = g._errors }), 0)
   end
   return unpack(res, 2, res.n)
-end
-
-----------------------------------------------------------------------------
--- Nested coroutines: a corral suspension inside a coroutine resumed by the
--- task's code yields the sentinel to that resumer; pass it on outward and
--- resume the inner coroutine when the task is resumed.
-
-local co_resume, co_yield, co_create, co_status, co_close =
-  coroutine.resume, coroutine.yield, coroutine.create, coroutine.status, coroutine.close
-
-local function pass_through(co, ok, first, ...)
-  while ok and first == SENTINEL and select("#", ...) == 0 and co_status(co) == "suspended" do
-    co_yield(SENTINEL)
-    return pass_through(co, co_resume(co))
-  end
-  return ok, first, ...
-end
-
-function coroutine.resume(co, ...)
-  return pass_through(co, co_resume(co, ...))
-end
-
-local function wrap_result(co, ok, ...)
-  if ok then return ... end
-  local err = ...
-  co_close(co)
-  if type(err) == "string" then error(err, 2) end
-  error(err, 0)
-end
-
-function coroutine.wrap(f)
-  local co = co_create(f)
-  return function(...)
-    return wrap_result(co, coroutine.resume(co, ...))
-  end
 end
 
 return corral
