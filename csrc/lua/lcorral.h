@@ -101,7 +101,7 @@ typedef struct lcallback {
     int ref_arg;             /* ref in loop->refs: the argument */
 } lcallback;
 
-enum { LCB_LUA = 1, LCB_GATHER, LCB_STOP };
+enum { LCB_LUA = 1, LCB_STOP };
 
 /* lerror.c */
 void lcr_error_push(lua_State *L, const char *type, const char *message);
@@ -149,7 +149,6 @@ lfuture *lcr_future_new(lua_State *L, lloop *loop);
 lfuture *lcr_to_future(lua_State *L, int idx);
 void lcr_future_open(lua_State *L);
 int lcr_gather(lua_State *L);
-void lcr_gather_child_done(lua_State *L, lcallback *cb);
 
 /* synchronization classes */
 void lcr_lock_open(lua_State *L);

@@ -124,13 +124,22 @@ static int future_tostring(lua_State *L) {
 
 static int future_gc(lua_State *L) {
     lfuture *future = check_future(L, 1);
-    if (future->core.failed && !future->retrieved && !future->is_gather) {
-        future->retrieved = 1;
+    if (future->is_gather) {
+        /* Links still queued on children that outlive the gather. */
+        lgather_link *links = (lgather_link *)(void *)(future + 1);
+        for (int i = 0; i < future->nchildren; i++)
+            if (links[i].handle.where == CR_IN_CALLBACKS)
+                cr_handle_detach(&future->loop->core, &links[i].handle);
     }
     return 0;
 }
 
 /* ---- gather ---- */
+
+/* The links of a gather's distinct children, after its lfuture. */
+static lgather_link *gather_links(lfuture *outer) {
+    return (lgather_link *)(void *)(outer + 1);
+}
 
 /* Cancelling a gather cancels its children (asyncio _GatheringFuture). */
 static int gather_cancel(cr_future *core) {
@@ -138,10 +147,9 @@ static int gather_cancel(cr_future *core) {
     if (cr_future_done(core))
         return 0;
     int ret = 0;
-    /* The distinct children, kept alive by FUV_CHILDREN. */
-    cr_future **kids = (cr_future **)(outer + 1);
+    lgather_link *links = gather_links(outer);
     for (int i = 0; i < outer->nchildren; i++)
-        if (cr_future_cancel(kids[i]))
+        if (cr_future_cancel(links[i].child))
             ret = 1;
     if (ret)
         outer->cancel_requested = 1;
@@ -149,35 +157,21 @@ static int gather_cancel(cr_future *core) {
 }
 
 /* Mark a child's error as handed out. */
-static void mark_retrieved(lua_State *L, int idx) {
-    ltask *task = lcr_to_task(L, idx);
-    if (task)
-        task->retrieved = 1;
+static void mark_retrieved(cr_future *child) {
+    if (child->is_task)
+        ((ltask *)(void *)child)->retrieved = 1;
     else
-        lcr_to_future(L, idx)->retrieved = 1;
+        ((lfuture *)(void *)child)->retrieved = 1;
 }
 
-static void child_done(lua_State *L, int oidx, int cidx);
-
-void lcr_gather_child_done(lua_State *L, lcallback *cb) {
-    lloop *loop = cb->loop;
-    lcr_push_ref(L, loop, cb->ref_fn);
-    int oidx = lua_gettop(L);
-    lcr_push_ref(L, loop, cb->ref_arg);
-    child_done(L, oidx, oidx + 1);
-    lua_settop(L, oidx - 1);
-}
-
-/* asyncio gather's _done_callback, for the child at cidx of the outer
+/* asyncio gather's _done_callback, for `child` (at cidx) of the outer
  * future at oidx.  Leaves the stack as it found it. */
-static void child_done(lua_State *L, int oidx, int cidx) {
+static void child_done(lua_State *L, lfuture *outer, int oidx, cr_future *child, int cidx) {
     int top = lua_gettop(L);
-    lfuture *outer = lcr_to_future(L, oidx);
-    cr_future *child = lcr_to_awaitable(L, cidx);
     outer->nfinished++;
     if (cr_future_done(&outer->core)) {
-        if (child->state != CR_CANCELLED)
-            mark_retrieved(L, cidx);
+        if (child->state != CR_CANCELLED && child->failed)
+            mark_retrieved(child);
         return;
     }
     if (!outer->return_exceptions && (child->state == CR_CANCELLED || child->failed)) {
@@ -187,47 +181,68 @@ static void child_done(lua_State *L, int oidx, int cidx) {
         lua_settop(L, top);
         return;
     }
-    if (outer->nfinished == outer->nchildren) {
-        lua_getiuservalue(L, oidx, FUV_CHILDREN);
-        int kidx = lua_gettop(L);
-        lua_createtable(L, outer->nitems, 1);
-        int ridx = lua_gettop(L);
-        for (int i = 1; i <= outer->nitems; i++) {
-            lua_rawgeti(L, kidx, i);
-            cr_future *item = lcr_to_awaitable(L, -1);
-            if (item->state == CR_CANCELLED) {
-                lcr_future_push_outcome(L, item, -1, 1, 0);
-                /* asyncio stores a fresh CancelledError carrying the message */
-                lua_getfield(L, -1, "message");
-                lcr_error_push(L, "CancelledError", lua_tostring(L, -1));
-                lua_replace(L, -3);
-                lua_pop(L, 1);
-            } else {
-                lcr_future_push_outcome(L, item, -1, 1, 0);
-            }
-            lua_rawseti(L, ridx, i);
+    if (outer->nfinished < outer->nchildren)
+        return;
+    lua_getiuservalue(L, oidx, FUV_CHILDREN);
+    int kidx = lua_gettop(L);
+    lua_createtable(L, outer->nitems, 1);
+    int ridx = lua_gettop(L);
+    for (int i = 1; i <= outer->nitems; i++) {
+        lua_rawgeti(L, kidx, i);
+        cr_future *item = lcr_to_awaitable(L, -1);
+        lcr_future_push_outcome(L, item, -1, 1, 0);
+        if (item->state == CR_CANCELLED) {
+            /* asyncio stores a fresh CancelledError carrying the message */
             lua_pop(L, 1);
+            lcr_error_push(L, "CancelledError", item->cancel_msg);
         }
-        lua_pushinteger(L, outer->nitems);
-        lua_setfield(L, ridx, "n");
-        if (outer->cancel_requested) {
-            lcr_future_push_outcome(L, child, cidx, 1, 0);
-            if (child->state != CR_CANCELLED) {
-                lua_pop(L, 1);
-                lcr_error_push(L, "CancelledError", NULL);
-            }
-            lua_setiuservalue(L, oidx, FUV_VALUE);
-            cr_future_set_failed(&outer->core);
-        } else {
-            lua_createtable(L, 1, 0); /* results are packed: {r} */
-            lua_insert(L, -2);
-            lua_rawseti(L, -2, 1);
-            lua_setiuservalue(L, oidx, FUV_VALUE);
-            outer->nvalues = 1;
-            cr_future_set_result(&outer->core, 0);
+        lua_rawseti(L, ridx, i);
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, outer->nitems);
+    lua_setfield(L, ridx, "n");
+    if (outer->cancel_requested) {
+        lcr_future_push_outcome(L, child, cidx, 1, 0);
+        if (child->state != CR_CANCELLED) {
+            lua_pop(L, 1);
+            lcr_error_push(L, "CancelledError", NULL);
         }
+        lua_setiuservalue(L, oidx, FUV_VALUE);
+        cr_future_set_failed(&outer->core);
+    } else {
+        lua_createtable(L, 1, 0); /* results are packed: {r} */
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_setiuservalue(L, oidx, FUV_VALUE);
+        outer->nvalues = 1;
+        cr_future_set_result(&outer->core, 0);
     }
     lua_settop(L, top);
+}
+
+/* A child finished: run child_done from the loop. */
+static void gather_link_run(cr_loop *core, cr_handle *handle) {
+    lloop *loop = core->userdata;
+    lgather_link *link = cr_container_of(handle, lgather_link, handle);
+    lfuture *outer = link->outer;
+    lua_State *L = loop->L;
+    luaL_checkstack(L, 8, "corral gather");
+    lcr_push_ref(L, loop, outer->ref);
+    int oidx = lua_gettop(L);
+    lua_getiuservalue(L, oidx, FUV_CHILDREN);
+    lua_rawgeti(L, -1, link->item);
+    child_done(L, outer, oidx, link->child, oidx + 2);
+    if (outer->nfinished == outer->nchildren) {
+        lcr_unref(L, loop, outer->ref);
+        outer->ref = LUA_NOREF;
+    }
+    lua_settop(L, oidx - 1);
+}
+
+static void **gather_mark_of(cr_future *child) {
+    if (child->is_task)
+        return &((ltask *)(void *)child)->gather_mark;
+    return &((lfuture *)(void *)child)->gather_mark;
 }
 
 static int gather_finish(lua_State *L, ltask *self, int rc) {
@@ -268,8 +283,7 @@ int lcr_gather(lua_State *L) {
         n = lua_gettop(L);
         items = 1;
     }
-    /* The outer future carries a C array of distinct children after it. */
-    lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * sizeof(cr_future *), FUV_COUNT);
+    lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * sizeof(lgather_link), FUV_COUNT);
     memset(outer, 0, sizeof *outer);
     lcr_setmetatable(L, LCR_C_FUTURE);
     cr_future_init(&outer->core, &loop->core);
@@ -277,15 +291,15 @@ int lcr_gather(lua_State *L) {
     outer->is_gather = 1;
     outer->return_exceptions = (uint8_t)return_exceptions;
     outer->nitems = n;
+    outer->ref = LUA_NOREF;
     outer->core.cancel = gather_cancel;
     int oidx = lua_gettop(L);
     lcr_push_loop(L, loop);
     lua_setiuservalue(L, oidx, FUV_LOOP);
-    cr_future **kids = (cr_future **)(outer + 1);
+    lgather_link *links = gather_links(outer);
     lua_createtable(L, n, 0); /* item index -> child */
     int kidx = lua_gettop(L);
-    lua_createtable(L, 0, n); /* child -> true */
-    int sidx = lua_gettop(L);
+    int pending = 0;
     for (int i = 0; i < n; i++) {
         int item = items + i;
         cr_future *child = lcr_to_awaitable(L, item);
@@ -302,38 +316,34 @@ int lcr_gather(lua_State *L) {
             ltask *spawned = lcr_spawn(L, loop, item, 0);
             child = &spawned->core.fut;
         }
-        int vidx = lua_gettop(L);
-        lua_pushvalue(L, vidx);
         lua_rawseti(L, kidx, i + 1);
-        lua_pushvalue(L, vidx);
-        if (lua_rawget(L, sidx) == LUA_TNIL) {
-            lua_pushvalue(L, vidx);
-            lua_pushboolean(L, 1);
-            lua_rawset(L, sidx);
-            kids[outer->nchildren++] = child;
-            if (!cr_future_done(child)) {
-                lcallback *cb = lcr_callback_new(L, loop, LCB_GATHER, oidx, vidx);
-                cr_future_add_callback(child, &cb->handle);
-            }
+        void **mark = gather_mark_of(child);
+        if (*mark == outer)
+            continue; /* the same child twice: awaited once */
+        *mark = outer;
+        lgather_link *link = &links[outer->nchildren++];
+        cr_handle_init(&link->handle, gather_link_run);
+        link->outer = outer;
+        link->child = child;
+        link->item = i + 1;
+        if (!cr_future_done(child)) {
+            cr_future_add_callback(child, &link->handle);
+            pending++;
         }
-        lua_settop(L, vidx - 1);
     }
     lua_pushvalue(L, kidx);
     lua_setiuservalue(L, oidx, FUV_CHILDREN);
+    if (pending > 0)
+        outer->ref = lcr_ref(L, loop, oidx);
     /* Children already done are accounted for now (asyncio 3.12+): if all
      * are, the gather completes without suspending. */
     for (int i = 0; i < outer->nchildren; i++) {
-        if (!cr_future_done(kids[i]))
+        lgather_link *link = &links[i];
+        if (link->handle.where != CR_IN_NOTHING)
             continue;
-        for (int j = 1; j <= n; j++) {
-            lua_rawgeti(L, kidx, j);
-            if (lcr_to_awaitable(L, -1) == kids[i]) {
-                child_done(L, oidx, lua_gettop(L));
-                lua_pop(L, 1);
-                break;
-            }
-            lua_pop(L, 1);
-        }
+        lua_rawgeti(L, kidx, link->item);
+        child_done(L, outer, oidx, link->child, lua_gettop(L));
+        lua_pop(L, 1);
     }
     lua_settop(L, oidx);
     if (n == 0) {

@@ -141,10 +141,6 @@ static void callback_run(cr_loop *core, cr_handle *handle) {
         loop->stopping = 1;
         lcr_callback_free(L, cb);
         return;
-    case LCB_GATHER:
-        lcr_gather_child_done(L, cb);
-        lcr_callback_free(L, cb);
-        return;
     default:
         lua_pushcfunction(L, traceback_handler);
         lcr_push_ref(L, loop, cb->ref_fn);

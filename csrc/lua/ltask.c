@@ -33,10 +33,9 @@ void lcr_task_push_name(lua_State *L, ltask *task, int task_idx) {
 }
 
 /* Push the CancelledError of a cancelled task or future at idx. */
-static void push_cancelled_error(lua_State *L, int idx) {
+static void push_cancelled_error(lua_State *L, cr_future *future, int idx) {
     idx = lua_absindex(L, idx);
-    cr_future *future = lcr_to_awaitable(L, idx);
-    int slot = lcr_to_task(L, idx) ? TUV_ERROR : FUV_VALUE;
+    int slot = future->is_task ? TUV_ERROR : FUV_VALUE;
     if (lua_getiuservalue(L, idx, slot) != LUA_TNIL && lcr_is_error(L, -1, "CancelledError"))
         return;
     lua_pop(L, 1);
@@ -47,12 +46,13 @@ static void push_cancelled_error(lua_State *L, int idx) {
 
 int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_only, int raise) {
     idx = lua_absindex(L, idx);
-    ltask *task = lcr_to_task(L, idx);
-    lfuture *lf = task ? NULL : lcr_to_future(L, idx);
+    /* The core future tells the class: a task's is embedded first in it. */
+    ltask *task = future->is_task ? (ltask *)(void *)future : NULL;
+    lfuture *lf = future->is_task ? NULL : (lfuture *)(void *)future;
     if (future->state == CR_PENDING)
         return lcr_error_raise(L, "InvalidStateError", "Result is not set.");
     if (future->state == CR_CANCELLED) {
-        push_cancelled_error(L, idx);
+        push_cancelled_error(L, future, idx);
         if (raise)
             return lua_error(L);
         return 1;

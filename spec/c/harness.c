@@ -11,6 +11,7 @@
 
 cr_loop H;
 int h_iteration;
+int h_quiet;
 
 static char log_buf[1 << 16];
 static size_t log_len;
@@ -21,7 +22,7 @@ void h_log_clear(void) {
 }
 
 void h_log(const char *fmt, ...) {
-    if (log_len + 2 >= sizeof log_buf)
+    if (h_quiet || log_len + 2 >= sizeof log_buf)
         return;
     if (log_len > 0)
         log_buf[log_len++] = ' ';
@@ -83,6 +84,8 @@ static const char *act_name(const act *a) {
 }
 
 static int act_silent_on_success(const act *a) {
+    if (a->kind == A_LOG || a->kind == A_CANCEL)
+        return 1; /* logged by run_script */
     if (a->tag != NULL)
         return 0;
     switch (a->kind) {
@@ -258,8 +261,6 @@ static void run_script(ttask *t) {
         }
         case A_CALL:
             a->fn(t, a->obj);
-            if (t->ended)
-                return;
             break;
         case A_LOG:
             h_tlog(t, a->tag);
@@ -306,6 +307,7 @@ static void step_fn(cr_loop *loop, cr_task *task, int cancel) {
 void h_setup(void) {
     cr_loop_init(&H, step_fn, 1);
     h_iteration = 0;
+    h_quiet = 0;
     h_log_clear();
 }
 

@@ -65,6 +65,7 @@ typedef struct act {
 #define SLEEP(x)         {.kind = A_SLEEP, .d = (x)}
 #define SLEEP_C(x)       {.kind = A_SLEEP, .d = (x), .catch_ = 1}
 #define YIELD()          {.kind = A_YIELD}
+#define YIELD_C()        {.kind = A_YIELD, .catch_ = 1}
 #define BLOCK_NULL()     {.kind = A_BLOCK_NULL}
 #define LOCK(o)          {.kind = A_LOCK, .obj = (o)}
 #define LOCK_C(o)        {.kind = A_LOCK, .obj = (o), .catch_ = 1}
@@ -112,6 +113,8 @@ struct ttask {
 extern cr_loop H;
 /* Iterations run through h_iter() since h_setup(). */
 extern int h_iteration;
+/* 1: h_log() records nothing (stress tests). */
+extern int h_quiet;
 
 /* Fresh loop (virtual clock), empty log. */
 void h_setup(void);

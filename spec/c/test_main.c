@@ -9,9 +9,13 @@ jmp_buf test_jmp;
 const char *test_name;
 
 void suite_core(void);
+void suite_prims(void);
+void suite_queue(void);
 
 int main(void) {
     suite_core();
+    suite_prims();
+    suite_queue();
     printf("c: %d passed, %d failed\n", test_passed, test_failed);
     return test_failed ? 1 : 0;
 }
