@@ -93,6 +93,10 @@ struct cr_loop {
     double vtime;            /* virtual clock reading */
     cr_clock_fn clock;       /* custom clock, or NULL */
     void *clock_data;        /* argument of `clock` */
+    double slow_threshold;   /* debug: report handles running this long (0: off) */
+    /* debug: called after a handle ran `seconds` >= slow_threshold; `task`
+     * is the task whose step it was, or NULL for another callback. */
+    void (*on_slow)(cr_loop *loop, cr_task *task, double seconds);
     cr_alloc_fn alloc;       /* allocator for the heap storage */
     void *alloc_data;        /* argument of `alloc` */
     void *userdata;          /* the client's */
@@ -206,6 +210,8 @@ struct cr_task {
     uint8_t started;         /* the first step has run */
 };
 
+/* 1 if the handle is a task's step handle. */
+int cr_handle_is_step(const cr_handle *handle);
 /* Initialise and schedule the first step on the next iteration. */
 void cr_task_init(cr_task *task, cr_loop *loop);
 /* asyncio Task.cancel(): 1 if a cancellation was requested, 0 if done. */

@@ -53,6 +53,8 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
     loop->vtime = 0;
     loop->clock = NULL;
     loop->clock_data = NULL;
+    loop->slow_threshold = 0;
+    loop->on_slow = NULL;
     loop->alloc = default_alloc;
     loop->alloc_data = NULL;
     loop->userdata = NULL;
@@ -243,7 +245,16 @@ size_t cr_loop_run_once(cr_loop *loop, double timeout) {
         if (handle->cancelled)
             continue;
         ran++;
-        handle->fn(loop, handle);
+        if (loop->slow_threshold > 0 && loop->on_slow != NULL) {
+            cr_task *task = cr_handle_is_step(handle) ? cr_container_of(handle, cr_task, step) : NULL;
+            double start = monotonic_now();
+            handle->fn(loop, handle);
+            double took = monotonic_now() - start;
+            if (took >= loop->slow_threshold)
+                loop->on_slow(loop, task, took);
+        } else {
+            handle->fn(loop, handle);
+        }
     }
     return ran;
 }

@@ -12,6 +12,10 @@
 
 static void task_step(cr_loop *loop, cr_handle *handle);
 
+int cr_handle_is_step(const cr_handle *handle) {
+    return handle->fn == task_step;
+}
+
 void cr_task_init(cr_task *task, cr_loop *loop) {
     cr_future_init(&task->fut, loop);
     task->fut.is_task = 1;

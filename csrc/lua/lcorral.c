@@ -113,6 +113,7 @@ static int corral_run(lua_State *L) {
     lua_settop(L, 2);
     lloop *loop = lcr_loop_new(L, virtual_clock);
     int lidx = lua_gettop(L);
+    lcr_loop_options(L, loop, 2);
     ltask *task = lcr_spawn(L, loop, 1, 0);
     int tidx = lua_gettop(L);
     if (!lua_isnil(L, 2)) {

@@ -44,6 +44,7 @@ typedef struct lloop {
     int cap_free;            /* allocated entries of free_slots */
     int next_slot;           /* highest anchor slot used so far */
     int ud_idx;              /* stack index of the Loop in L while running */
+    int failed;              /* registry ref: weak table of failed Tasks */
     int refs;                /* registry ref: values held by callbacks */
     cr_link callbacks;       /* live lcallbacks, freed at close */
     int running;             /* inside run_until_complete / step */
@@ -118,6 +119,8 @@ lloop *lcr_running_loop(lua_State *L);
 lloop *lcr_check_loop(lua_State *L, int idx);
 void lcr_push_loop(lua_State *L, lloop *loop);
 lloop *lcr_loop_new(lua_State *L, int virtual_clock);
+/* Apply the options table at idx (clock is read by the caller): debug. */
+void lcr_loop_options(lua_State *L, lloop *loop, int idx);
 ltask *lcr_need_task(lua_State *L, const char *fname);
 /* Push a task that is not done (anchored by its loop). */
 void lcr_push_pending_task(lua_State *L, ltask *task);
@@ -142,6 +145,9 @@ void lcr_task_push_name(lua_State *L, ltask *task, int task_idx);
 int lcr_task_push_results(lua_State *L, ltask *task, int task_idx, int first_only);
 int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_only, int raise);
 void lcr_task_open(lua_State *L);
+/* Print "Task exception was never retrieved" for the Task at idx if it
+ * failed and nobody took its error; marks it reported. */
+void lcr_task_report_unretrieved(lua_State *L, int idx);
 cr_future *lcr_to_awaitable(lua_State *L, int idx);
 
 /* lfuture.c */

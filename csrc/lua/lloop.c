@@ -204,6 +204,53 @@ static void task_unanchor(lua_State *L, ltask *task) {
     task->slot = 0;
 }
 
+/* Keep a weak reference to a failed task, to report it at close if its
+ * error was never retrieved (its __gc reports it if it goes first). */
+static void remember_failed(lua_State *L, lloop *loop, int tidx) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->failed);
+    lua_pushvalue(L, tidx);
+    lua_rawsetp(L, -2, lua_touserdata(L, tidx));
+    lua_pop(L, 1);
+}
+
+/* Report the failed tasks nobody looked at (loop close). */
+static void report_failed(lua_State *L, lloop *loop) {
+    if (loop->failed == LUA_NOREF)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->failed);
+    int t = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        lcr_task_report_unretrieved(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* debug: a step or callback ran too long. */
+static void on_slow(cr_loop *core, cr_task *ctask, double seconds) {
+    lloop *loop = core->userdata;
+    if (ctask != NULL)
+        fprintf(stderr, "Executing <corral.Task %p 'Task-%llu'> took %.3f seconds\n", (void *)ctask,
+                (unsigned long long)ctask->id, seconds);
+    else
+        fprintf(stderr, "Executing a callback took %.3f seconds\n", seconds);
+    (void)loop;
+    fflush(stderr);
+}
+
+void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
+    if (lua_isnoneornil(L, idx))
+        return;
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, idx, "debug");
+    if (lua_toboolean(L, -1)) {
+        loop->core.slow_threshold = 0.1;
+        loop->core.on_slow = on_slow;
+    }
+    lua_pop(L, 1);
+}
+
 /* Store the error at the top of L as the task's (pops it). */
 static void task_set_error(lua_State *L, int task_idx) {
     lua_setiuservalue(L, task_idx, TUV_ERROR);
@@ -289,6 +336,8 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
         lua_settop(co, 0);
         task_set_error(L, tidx);
         cr_task_step_done(ctask, cancelled ? CR_STEP_CANCELLED : CR_STEP_FAILED);
+        if (!cancelled)
+            remember_failed(L, loop, tidx);
     }
     task_unanchor(L, task);
     lua_settop(L, tidx - 1);
@@ -311,14 +360,15 @@ static void loop_release(lua_State *L, lloop *loop) {
     if (loop->anchors != LUA_NOREF) {
         luaL_unref(L, LUA_REGISTRYINDEX, loop->anchors);
         luaL_unref(L, LUA_REGISTRYINDEX, loop->refs);
-        loop->anchors = loop->refs = LUA_NOREF;
+        luaL_unref(L, LUA_REGISTRYINDEX, loop->failed);
+        loop->anchors = loop->refs = loop->failed = LUA_NOREF;
     }
 }
 
 lloop *lcr_loop_new(lua_State *L, int virtual_clock) {
     lloop *loop = lua_newuserdatauv(L, sizeof *loop, 0);
     memset(loop, 0, sizeof *loop);
-    loop->anchors = loop->refs = LUA_NOREF;
+    loop->anchors = loop->refs = loop->failed = LUA_NOREF;
     cr_list_init(&loop->callbacks);
     lcr_setmetatable(L, LCR_C_LOOP);
     cr_loop_init(&loop->core, loop_step, virtual_clock);
@@ -331,6 +381,12 @@ lloop *lcr_loop_new(lua_State *L, int virtual_clock) {
     loop->anchors = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     loop->refs = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    loop->failed = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &loops_key);
     lua_pushvalue(L, -2);
     lua_rawsetp(L, -2, loop);
@@ -513,6 +569,7 @@ void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx) {
     loop->L = saved_L;
     loop->ud_idx = saved_idx;
     loop->closed = 1;
+    report_failed(L, loop);
     loop_release(L, loop);
 }
 
@@ -539,7 +596,8 @@ static int loop_new(lua_State *L) {
             luaL_error(L, "bad clock '%s' (expected \"monotonic\" or \"virtual\")", clock);
         lua_pop(L, 1);
     }
-    lcr_loop_new(L, virtual_clock);
+    lloop *loop = lcr_loop_new(L, virtual_clock);
+    lcr_loop_options(L, loop, 1);
     return 1;
 }
 

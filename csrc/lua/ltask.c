@@ -287,23 +287,32 @@ static int task_tostring(lua_State *L) {
     return 1;
 }
 
+void lcr_task_report_unretrieved(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    ltask *task = lcr_to_task(L, idx);
+    if (task == NULL || !task->core.fut.failed || task->retrieved)
+        return;
+    task->retrieved = 1;
+    int top = lua_gettop(L);
+    lcr_task_push_name(L, task, idx);
+    lua_pushfstring(L, "<corral.Task %p '%s' failed>", (void *)task, lua_tostring(L, -1));
+    const char *repr = lua_tostring(L, -1);
+    lua_getiuservalue(L, idx, TUV_TRACE);
+    const char *trace = lua_tostring(L, -1);
+    lua_getiuservalue(L, idx, TUV_ERROR);
+    int is_string = lua_type(L, -1) == LUA_TSTRING;
+    const char *msg = luaL_tolstring(L, -1, NULL);
+    if (trace != NULL && is_string)
+        fprintf(stderr, "Task exception was never retrieved\ntask: %s\n%s\n", repr, trace);
+    else
+        fprintf(stderr, "Task exception was never retrieved\ntask: %s\n%s\n%s\n", repr, msg,
+                trace ? trace : "");
+    fflush(stderr);
+    lua_settop(L, top);
+}
+
 static int task_gc(lua_State *L) {
-    ltask *task = lcr_check_task(L, 1);
-    if (task->core.fut.failed && !task->retrieved) {
-        task->retrieved = 1;
-        task_tostring(L);
-        const char *repr = lua_tostring(L, -1);
-        lua_getiuservalue(L, 1, TUV_TRACE);
-        const char *trace = lua_tostring(L, -1);
-        lua_getiuservalue(L, 1, TUV_ERROR);
-        const char *msg = luaL_tolstring(L, -1, NULL);
-        if (trace != NULL && lua_type(L, -2) == LUA_TSTRING)
-            fprintf(stderr, "Task exception was never retrieved\ntask: %s\n%s\n", repr, trace);
-        else
-            fprintf(stderr, "Task exception was never retrieved\ntask: %s\n%s\n%s\n", repr, msg,
-                    trace ? trace : "");
-        fflush(stderr);
-    }
+    lcr_task_report_unretrieved(L, 1);
     return 0;
 }
 

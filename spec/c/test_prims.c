@@ -751,11 +751,25 @@ static void t_stress_lock(void) {
     free(t);
 }
 
-/* Random cancellations and interrupts from outside, once per iteration. */
-static void random_cancels(ttask *t, int n, int per_mille) {
+/* The task whose wait future is the i-th entry of `q`, or NULL. */
+static ttask *queued_task(cr_waitq *q, uint32_t i) {
+    cr_future *w = cr_waitq_first(q);
+    while (w != NULL && i-- > 0)
+        w = cr_waitq_next(q, w);
+    if (w == NULL)
+        return NULL;
+    return cr_container_of(cr_container_of(w, cr_task, wait), ttask, core);
+}
+
+/* Random cancellations and interrupts from outside, once per iteration:
+ * some aimed at the head of `q` (woken waiters that have not run yet),
+ * the others at any task. */
+static void random_cancels(ttask *t, int n, int per_mille, cr_waitq *q) {
     for (int k = 0; k < 3; k++) {
         ttask *v = &t[prng() % (uint32_t)n];
-        if (v->ended || prng() % 1000 >= (uint32_t)per_mille)
+        if (q != NULL && prng() % 2 == 0)
+            v = queued_task(q, prng() % 3);
+        if (v == NULL || v->ended || prng() % 1000 >= (uint32_t)per_mille)
             continue;
         if (prng() % 4 == 0)
             cr_task_interrupt(&v->core);
@@ -765,7 +779,7 @@ static void random_cancels(ttask *t, int n, int per_mille) {
 }
 
 static void t_stress_lock_cancel(void) {
-    enum { N = 2000 };
+    enum { N = 1000 };
     cr_lock l;
     act s[] = {LOCK(&l), CALL(crit_enter, &l), YIELD_C(), YIELD_C(), CALL(crit_leave, NULL),
                UNLOCK(&l), END()};
@@ -783,7 +797,7 @@ static void t_stress_lock_cancel(void) {
     while (!cr_loop_is_idle(&H) && iterations < 20 * N) {
         h_iter();
         iterations++;
-        random_cancels(t, N, 300);
+        random_cancels(t, N, 300, &l.waiters);
     }
     int cancelled = 0;
     for (int i = 0; i < N; i++) {
@@ -818,7 +832,7 @@ static void sem_leave(ttask *self, void *obj) {
 }
 
 static void t_stress_sema_cancel(void) {
-    enum { N = 2000, UNITS = 3 };
+    enum { N = 1000, UNITS = 3 };
     cr_sema s;
     act sc[] = {SEMA_ACQ(&s), CALL(sem_enter, NULL), YIELD_C(), YIELD_C(), CALL(sem_leave, NULL),
                 SEMA_REL(&s), END()};
@@ -836,7 +850,7 @@ static void t_stress_sema_cancel(void) {
     while (!cr_loop_is_idle(&H) && iterations < 20 * N) {
         h_iter();
         iterations++;
-        random_cancels(t, N, 300);
+        random_cancels(t, N, 300, &s.waiters);
     }
     int cancelled = 0;
     for (int i = 0; i < N; i++) {
@@ -893,7 +907,7 @@ static void t_stress_cond_cancel(void) {
     while (!cr_loop_is_idle(&H) && iterations < 100 * N) {
         h_iter();
         iterations++;
-        random_cancels(t, N, 200);
+        random_cancels(t, N, 200, prng() % 2 ? &cv.waiters : &l.waiters);
         /* once the notifier is done, wake everyone left from outside */
         if (notifier.ended && cv.waiters.n > 0 && cr_lock_try(&l, NULL)) {
             ASSERT_EQ(cr_cond_notify(&cv, cv.waiters.n), CR_OK);
