@@ -338,3 +338,39 @@ describe("corral.as_completed", function()
     assert.is_true(has(tostring(err), "no running task"), tostring(err))
   end)
 end)
+
+describe("corral.gather with return_exceptions", function()
+  it("cancelling the gathering task cancels every child and raises CancelledError all the same", function()
+    -- asyncio: child 1 cancelled, child 2 cancelled, CancelledError, cancelled() true
+    local ev, rec = recorder()
+    local r = vrun(function()
+      local function child(n)
+        return function()
+          local ok, err = pcall(corral.sleep, 10)
+          if not ok then rec("child " .. n .. " cancelled"); error(err, 0) end
+        end
+      end
+      local g = corral.spawn(function()
+        return corral.gather({ child(1), child(2) }, { return_exceptions = true })
+      end)
+      corral.sleep(1)
+      g:cancel()
+      local err = error_of(g.await, g)
+      return { corral.is_error(err, "CancelledError"), g:cancelled() }
+    end)
+    assert.are.same({ "child 1 cancelled", "child 2 cancelled" }, ev)
+    assert.are.same({ true, true }, r)
+  end)
+
+  it("keeps errors and values in argument order while the children finish in another order", function()
+    local r = vrun(function()
+      local e = { mine = true }
+      local victim = corral.spawn(after(10, "never"))
+      corral.call_later(1, function() victim:cancel("cut") end)
+      local res = corral.gather({ after(3, "slow"), after(2, e, true), victim, after(0, "fast") },
+                                { return_exceptions = true })
+      return { res.n, res[1], rawequal(res[2], e), res[3].type, res[4] }
+    end)
+    assert.are.same({ 4, "slow", true, "CancelledError", "fast" }, r)
+  end)
+end)

@@ -35,6 +35,23 @@ void *lcr_testudata(lua_State *L, int idx, int cls) {
     return same ? p : NULL;
 }
 
+void *lcr_testudata_range(lua_State *L, int idx, int first, int n) {
+    void *p = lua_touserdata(L, idx);
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        lua_rawgetp(L, LUA_REGISTRYINDEX, &class_keys[first + i]);
+        int same = lua_rawequal(L, -1, -2);
+        lua_pop(L, 1);
+        if (same) {
+            lua_pop(L, 1);
+            return p;
+        }
+    }
+    lua_pop(L, 1);
+    return NULL;
+}
+
 void *lcr_checkudata(lua_State *L, int idx, int cls, const char *name) {
     void *p = lcr_testudata(L, idx, cls);
     if (p == NULL)

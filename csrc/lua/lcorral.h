@@ -171,7 +171,8 @@ int lcr_with(lua_State *L);
  * registry under a lightuserdata key (no string lookups on hot paths). */
 enum {
     LCR_C_LOOP, LCR_C_TASK, LCR_C_FUTURE, LCR_C_HANDLE, LCR_C_LOCK, LCR_C_EVENT,
-    LCR_C_CONDITION, LCR_C_SEMAPHORE, LCR_C_BSEMAPHORE, LCR_C_BARRIER, LCR_C_OTHER,
+    LCR_C_CONDITION, LCR_C_SEMAPHORE, LCR_C_BSEMAPHORE, LCR_C_BARRIER, LCR_C_QUEUE,
+    LCR_C_LIFOQUEUE, LCR_C_PRIOQUEUE, LCR_C_OTHER,
     LCR_C_COUNT
 };
 
@@ -183,6 +184,8 @@ void lcr_new_class_fast(lua_State *L, int cls, const char *name, const luaL_Reg 
                         const luaL_Reg *metamethods);
 /* The userdata at idx if it is of class `cls`, else NULL. */
 void *lcr_testudata(lua_State *L, int idx, int cls);
+/* The userdata at idx if its class is one of the n slots from `first`. */
+void *lcr_testudata_range(lua_State *L, int idx, int first, int n);
 /* The same, raising luaL_typeerror(name) when it is not. */
 void *lcr_checkudata(lua_State *L, int idx, int cls, const char *name);
 /* Set the metatable of class `cls` on the value at the top. */

@@ -63,7 +63,6 @@ int lcr_raise_code(lua_State *L, ltask *task, int rc) {
     case CR_ECANCELLED:
         if (task != NULL && task->deadlock) {
             task->deadlock = 0;
-            cr_task_uncancel(&task->core);
             lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->refs);
             lua_getfield(L, -1, "deadlock_message");
             const char *msg = lua_tostring(L, -1);

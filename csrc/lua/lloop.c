@@ -18,19 +18,32 @@ static char sentinel;      /* first value of every corral yield */
 #define lcr_closethread(co, from) ((void)(from), lua_resetthread(co))
 #endif
 
+/* The loop running on this OS thread (innermost), a cache of the registry
+ * entry: trusted only when the caller is the thread of its current task,
+ * which proves the caller belongs to that loop's Lua state. */
+static _Thread_local lloop *tls_running;
+
 lloop *lcr_running_loop(lua_State *L) {
+    lloop *fast = tls_running;
+    if (fast != NULL && fast->core.current != NULL && ((ltask *)fast->core.current)->co == L)
+        return fast;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &running_key);
     lloop *loop = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return loop;
 }
 
-static void set_running(lua_State *L, lloop *loop) {
+/* Set the running loop of L's state (NULL: none); returns the previous
+ * one of this OS thread, for restore_running. */
+static lloop *set_running(lua_State *L, lloop *loop) {
+    lloop *previous = tls_running;
     if (loop)
         lua_pushlightuserdata(L, loop);
     else
         lua_pushnil(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &running_key);
+    tls_running = loop;
+    return previous;
 }
 
 lloop *lcr_check_loop(lua_State *L, int idx) {
@@ -38,6 +51,10 @@ lloop *lcr_check_loop(lua_State *L, int idx) {
 }
 
 ltask *lcr_need_task(lua_State *L, const char *fname) {
+    lloop *fast = tls_running;
+    if (fast != NULL && fast->core.current != NULL && ((ltask *)fast->core.current)->co == L
+        && lua_isyieldable(L))
+        return (ltask *)fast->core.current;
     lloop *loop = lcr_running_loop(L);
     if (loop == NULL || loop->core.current == NULL)
         luaL_error(L, "%s: no running task", fname);
@@ -346,6 +363,8 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
 /* ---- loops ---- */
 
 static void loop_release(lua_State *L, lloop *loop) {
+    if (tls_running == loop)
+        tls_running = NULL;
     cr_link *node;
     while ((node = loop->callbacks.next) != &loop->callbacks) {
         lcallback *cb = cr_container_of(node, lcallback, live);

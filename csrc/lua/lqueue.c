@@ -22,7 +22,11 @@ enum { UV_ITEMS = 1, UV_KEYS, UV_COUNT = UV_KEYS };
 /* How a priority queue's items are put: fixed by the first put. */
 enum { FORM_NONE = 0, FORM_BY_ITEM, FORM_BY_PRIORITY };
 
+/* Its address marks a queue userdata (see check_queue). */
+static const char queue_magic;
+
 typedef struct lqueue {
+    const void *magic;       /* &queue_magic: a fast, exact type test */
     cr_queue core;           /* the core queue */
     lua_State *L;            /* state of the running method; the queue is at
                               * its index 1 (read by key_less) */
@@ -35,11 +39,12 @@ typedef struct lqueue {
 } lqueue;
 
 static lqueue *check_queue(lua_State *L, int idx) {
-    lqueue *queue = luaL_testudata(L, idx, LCR_QUEUE);
-    if (queue == NULL)
-        queue = luaL_testudata(L, idx, LCR_LIFOQUEUE);
-    if (queue == NULL)
-        queue = luaL_testudata(L, idx, LCR_PRIOQUEUE);
+    /* A full userdata of our exact size whose first word is our marker can
+     * only have been made here: Lua code cannot write userdata memory. */
+    lqueue *queue = lua_touserdata(L, idx);
+    if (queue == NULL || lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof *queue
+        || queue->magic != &queue_magic)
+        queue = lcr_testudata_range(L, idx, LCR_C_QUEUE, 3);
     if (queue == NULL)
         luaL_typeerror(L, idx, LCR_QUEUE);
     queue->L = L;
@@ -59,7 +64,7 @@ static int key_less(void *data, cr_queue_item a, cr_queue_item b) {
     return less;
 }
 
-static int queue_create(lua_State *L, const char *cls, const char *name, int kind) {
+static int queue_create(lua_State *L, int cls, const char *name, int kind) {
     lua_Integer maxsize = 0;
     if (!lua_isnoneornil(L, 1)) {
         int isnum;
@@ -72,6 +77,7 @@ static int queue_create(lua_State *L, const char *cls, const char *name, int kin
                               luaL_typename(L, 1));
     }
     lqueue *queue = lua_newuserdatauv(L, sizeof *queue, UV_COUNT);
+    queue->magic = &queue_magic;
     void *alloc_data;
     lua_Alloc alloc = lua_getallocf(L, &alloc_data);
     size_t bound = 0;
@@ -86,7 +92,7 @@ static int queue_create(lua_State *L, const char *cls, const char *name, int kin
     queue->form = FORM_NONE;
     queue->key_type = LUA_TNONE;
     queue->cls = name;
-    luaL_setmetatable(L, cls);
+    lcr_setmetatable(L, cls);
     lua_newtable(L);
     lua_setiuservalue(L, -2, UV_ITEMS);
     lua_newtable(L);
@@ -95,15 +101,15 @@ static int queue_create(lua_State *L, const char *cls, const char *name, int kin
 }
 
 static int queue_new(lua_State *L) {
-    return queue_create(L, LCR_QUEUE, "Queue", CR_QUEUE_FIFO);
+    return queue_create(L, LCR_C_QUEUE, "Queue", CR_QUEUE_FIFO);
 }
 
 static int lifoqueue_new(lua_State *L) {
-    return queue_create(L, LCR_LIFOQUEUE, "LifoQueue", CR_QUEUE_LIFO);
+    return queue_create(L, LCR_C_LIFOQUEUE, "LifoQueue", CR_QUEUE_LIFO);
 }
 
 static int prioqueue_new(lua_State *L) {
-    return queue_create(L, LCR_PRIOQUEUE, "PriorityQueue", CR_QUEUE_PRIORITY);
+    return queue_create(L, LCR_C_PRIOQUEUE, "PriorityQueue", CR_QUEUE_PRIORITY);
 }
 
 /* ---- item storage ---- */
@@ -368,9 +374,9 @@ void lcr_queue_open(lua_State *L) {
         {"__gc", queue_gc},
         {NULL, NULL},
     };
-    lcr_new_class(L, LCR_QUEUE, methods, metamethods);
-    lcr_new_class(L, LCR_LIFOQUEUE, methods, metamethods);
-    lcr_new_class(L, LCR_PRIOQUEUE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_QUEUE, LCR_QUEUE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_LIFOQUEUE, LCR_LIFOQUEUE, methods, metamethods);
+    lcr_new_class_fast(L, LCR_C_PRIOQUEUE, LCR_PRIOQUEUE, methods, metamethods);
     lua_pushcfunction(L, queue_new);
     lua_setfield(L, -2, "Queue");
     lua_pushcfunction(L, lifoqueue_new);

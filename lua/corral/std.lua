@@ -210,7 +210,12 @@ function corral.wait(list, opts)
   local done, pending = {}, {}
   for i = 1, #fs do
     local f = fs[i]
-    if f:done() then done[#done + 1] = f else pending[#pending + 1] = f end
+    if f:done() then
+      done[#done + 1] = f
+      if not f:cancelled() then f:exception() end -- handed out: retrieved
+    else
+      pending[#pending + 1] = f
+    end
   end
   return done, pending
 end
