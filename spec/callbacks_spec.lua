@@ -147,20 +147,25 @@ describe("call_later and call_at", function()
                       "from chain", "main2" }, ev)
   end)
 
-  it("a timer and a sleep due at the same time keep the order they were set", function()
+  it("sleeps due at the same time wake in the order their timers were set", function()
     local ev, rec = recorder()
     vrun(function()
-      local t = corral.spawn(function()
+      local x = corral.spawn(function()
+        corral.sleep(0)                 -- sets its timer one iteration after y
         corral.sleep(1)
-        rec("task woke")
+        rec("x woke")
       end)
-      corral.sleep(0)           -- t has set its timer
-      corral.call_later(1, rec, "timer")
-      t:await()
-      corral.sleep(0)
+      local y = corral.spawn(function()
+        corral.sleep(1)
+        rec("y woke")
+      end)
+      corral.call_later(1, rec, "main's timer")
+      x:await()
+      y:await()
     end)
-    -- the sleep's timer fires first and wakes the task one iteration later
-    assert.are.same({ "timer", "task woke" }, ev)
+    -- main's call_later runs before x and y even start, so its timer is
+    -- first; the sleeping tasks resume one iteration after their timers
+    assert.are.same({ "main's timer", "y woke", "x woke" }, ev)
   end)
 
   it("treat NaN or a non-number delay as misuse", function()

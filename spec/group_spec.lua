@@ -89,6 +89,24 @@ describe("corral.group", function()
                       "group done at 0.35" }, ev)
   end)
 
+  it("with no children returns without suspending", function()
+    -- asyncio: tick body 'after group' tick
+    local ev, rec = recorder()
+    vrun(function()
+      local function tick() rec("tick") end
+      corral.spawn(tick)
+      corral.sleep(0)
+      local b = corral.spawn(function()
+        corral.group(function() rec("body") end)
+        rec("after group")
+      end)
+      local t2 = corral.spawn(tick)
+      b:await()
+      t2:await()
+    end)
+    assert.are.same({ "tick", "body", "after group", "tick" }, ev)
+  end)
+
   it("ignores a child that is cancelled explicitly", function()
     -- test_taskgroup_03
     local r = vrun(function()

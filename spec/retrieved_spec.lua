@@ -127,6 +127,36 @@ describe("errors nobody retrieves", function()
     assert.is_true(has(out, "shielded boom 4718"), out)
   end)
 
+  it("are not printed for main's error, which corral.run raises to its caller", function()
+    local out = run_script([[
+      local ok, err = pcall(corral.run, function() corral.sleep(1); error("kept main 4901", 0) end,
+                            { clock = "virtual" })
+      assert(err == "kept main 4901")
+      collectgarbage()
+      collectgarbage()
+      print("END")
+    ]])
+    assert.is_false(has(out, NEVER), out)
+    assert.is_false(has(out, "kept main"), out)
+    assert.is_true(has(out, "END"), out)
+  end)
+
+  it("are not printed for a task whose error loop:run_until_complete raised", function()
+    local out = run_script([[
+      local loop = corral.Loop({ clock = "virtual" })
+      local t = loop:spawn(function() corral.sleep(1); error("kept task 4902", 0) end)
+      assert(not pcall(loop.run_until_complete, loop, t))
+      assert(not pcall(loop.run_until_complete, loop, function() error("kept fn 4903", 0) end))
+      loop:close()
+      collectgarbage()
+      collectgarbage()
+      print("END")
+    ]])
+    assert.is_false(has(out, NEVER), out)
+    assert.is_false(has(out, "kept "), out)
+    assert.is_true(has(out, "END"), out)
+  end)
+
   describe("are not printed once the error was handed out by", function()
     local cases = {
       ["await"] = [[

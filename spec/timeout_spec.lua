@@ -454,6 +454,17 @@ describe("corral.wait_for", function()
     assert.is_true(rawequal(e, r))
   end)
 
+  it("raises CancelledError when someone else cancels the task before the deadline; the caller is not cancelled", function()
+    local r = vrun(function()
+      local t = corral.spawn(function() corral.sleep(10) end)
+      corral.call_later(1, function() t:cancel() end)
+      local err = error_of(corral.wait_for, t, 5)
+      local me = corral.current_task()
+      return { tostring(err), corral.now(), me:cancelling(), error_of(corral.sleep, 0) }
+    end)
+    assert.are.same({ "CancelledError", 1, 0, nil }, r)
+  end)
+
   it("raises the error a task raises before the deadline", function()
     local r = vrun(function()
       local t = corral.spawn(function() corral.sleep(0.5); error("early", 0) end)

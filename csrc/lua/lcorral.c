@@ -25,6 +25,10 @@ void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
     lcr_new_class_fast(L, LCR_C_OTHER, name, methods, metamethods);
 }
 
+const void *lcr_class_key(int cls) {
+    return &class_keys[cls];
+}
+
 void *lcr_testudata(lua_State *L, int idx, int cls) {
     void *p = lua_touserdata(L, idx);
     if (p == NULL || !lua_getmetatable(L, idx))
@@ -144,6 +148,7 @@ static int corral_run(lua_State *L) {
         lua_pop(L, 1);
     }
     int ok = lcr_run_until_complete(L, loop, lidx, tidx);
+    task->retrieved = 1; /* main's error is handed to run's caller */
     lcr_loop_close(L, loop, lidx);
     if (!ok) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, loop->refs);

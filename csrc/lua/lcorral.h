@@ -148,6 +148,8 @@ void lcr_task_open(lua_State *L);
 /* Print "Task exception was never retrieved" for the Task at idx if it
  * failed and nobody took its error; marks it reported. */
 void lcr_task_report_unretrieved(lua_State *L, int idx);
+/* A task failed: give it the metatable with __gc (the report). */
+void lcr_task_mark_failed(lua_State *L, int idx);
 cr_future *lcr_to_awaitable(lua_State *L, int idx);
 
 /* lfuture.c */
@@ -170,7 +172,7 @@ int lcr_with(lua_State *L);
 /* Classes with a fast type check: their metatables are also kept in the
  * registry under a lightuserdata key (no string lookups on hot paths). */
 enum {
-    LCR_C_LOOP, LCR_C_TASK, LCR_C_FUTURE, LCR_C_HANDLE, LCR_C_LOCK, LCR_C_EVENT,
+    LCR_C_LOOP, LCR_C_TASK, LCR_C_TASK_FAILED, LCR_C_FUTURE, LCR_C_HANDLE, LCR_C_LOCK, LCR_C_EVENT,
     LCR_C_CONDITION, LCR_C_SEMAPHORE, LCR_C_BSEMAPHORE, LCR_C_BARRIER, LCR_C_QUEUE,
     LCR_C_LIFOQUEUE, LCR_C_PRIOQUEUE, LCR_C_OTHER,
     LCR_C_COUNT
@@ -182,6 +184,8 @@ void lcr_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                    const luaL_Reg *metamethods);
 void lcr_new_class_fast(lua_State *L, int cls, const char *name, const luaL_Reg *methods,
                         const luaL_Reg *metamethods);
+/* The registry key of class `cls`'s metatable. */
+const void *lcr_class_key(int cls);
 /* The userdata at idx if it is of class `cls`, else NULL. */
 void *lcr_testudata(lua_State *L, int idx, int cls);
 /* The userdata at idx if its class is one of the n slots from `first`. */

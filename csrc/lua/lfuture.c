@@ -136,9 +136,14 @@ static int future_gc(lua_State *L) {
 
 /* ---- gather ---- */
 
-/* The links of a gather's distinct children, after its lfuture. */
+/* The links of a gather's distinct children, after its lfuture; then,
+ * after room for nitems links, each item's core future. */
 static lgather_link *gather_links(lfuture *outer) {
     return (lgather_link *)(void *)(outer + 1);
+}
+
+static cr_future **gather_items(lfuture *outer) {
+    return (cr_future **)(void *)(gather_links(outer) + outer->nitems);
 }
 
 /* Cancelling a gather cancels its children (asyncio _GatheringFuture). */
@@ -187,9 +192,10 @@ static void child_done(lua_State *L, lfuture *outer, int oidx, cr_future *child,
     int kidx = lua_gettop(L);
     lua_createtable(L, outer->nitems, 1);
     int ridx = lua_gettop(L);
+    cr_future **items = gather_items(outer);
     for (int i = 1; i <= outer->nitems; i++) {
         lua_rawgeti(L, kidx, i);
-        cr_future *item = lcr_to_awaitable(L, -1);
+        cr_future *item = items[i - 1];
         lcr_future_push_outcome(L, item, -1, 1, 0);
         if (item->state == CR_CANCELLED) {
             /* asyncio stores a fresh CancelledError carrying the message */
@@ -283,7 +289,8 @@ int lcr_gather(lua_State *L) {
         n = lua_gettop(L);
         items = 1;
     }
-    lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * sizeof(lgather_link), FUV_COUNT);
+    lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * (sizeof(lgather_link) + sizeof(cr_future *)),
+                                       FUV_COUNT);
     memset(outer, 0, sizeof *outer);
     lcr_setmetatable(L, LCR_C_FUTURE);
     cr_future_init(&outer->core, &loop->core);
@@ -317,6 +324,7 @@ int lcr_gather(lua_State *L) {
             child = &spawned->core.fut;
         }
         lua_rawseti(L, kidx, i + 1);
+        gather_items(outer)[i] = child;
         void **mark = gather_mark_of(child);
         if (*mark == outer)
             continue; /* the same child twice: awaited once */

@@ -322,6 +322,8 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
         lua_settop(co, 0);
         task_set_error(L, tidx);
         cr_task_step_done(ctask, CR_STEP_FAILED);
+        remember_failed(L, loop, tidx);
+        lcr_task_mark_failed(L, tidx);
     } else if (status == LUA_OK) {
         task->nresults = nres - 1; /* index 1 holds the Task */
         if (ctask->must_cancel) {
@@ -353,8 +355,10 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
         lua_settop(co, 0);
         task_set_error(L, tidx);
         cr_task_step_done(ctask, cancelled ? CR_STEP_CANCELLED : CR_STEP_FAILED);
-        if (!cancelled)
+        if (!cancelled) {
             remember_failed(L, loop, tidx);
+            lcr_task_mark_failed(L, tidx);
+        }
     }
     task_unanchor(L, task);
     lua_settop(L, tidx - 1);

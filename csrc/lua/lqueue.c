@@ -31,7 +31,10 @@ typedef struct lqueue {
     lua_State *L;            /* state of the running method; the queue is at
                               * its index 1 (read by key_less) */
     lua_Integer maxsize;     /* as given to the constructor */
-    lua_Integer last_id;     /* the last item id handed out */
+    lua_Integer last_id;     /* the highest item id handed out */
+    lua_Integer *free_ids;   /* ids free for reuse (keeps the tables dense) */
+    int nfree;               /* entries in free_ids */
+    int cap_free;            /* allocated entries of free_ids */
     int form;                /* priority queues: FORM_* */
     int key_type;            /* priority queues: LUA_TNONE, or the type of
                               * every key (LUA_TNUMBER or LUA_TSTRING) */
@@ -89,6 +92,8 @@ static int queue_create(lua_State *L, int cls, const char *name, int kind) {
     queue->L = L;
     queue->maxsize = maxsize;
     queue->last_id = 0;
+    queue->free_ids = NULL;
+    queue->nfree = queue->cap_free = 0;
     queue->form = FORM_NONE;
     queue->key_type = LUA_TNONE;
     queue->cls = name;
@@ -139,7 +144,7 @@ static cr_queue_item store_item(lua_State *L, lqueue *queue) {
         key_idx = by_priority ? 3 : 2;
         check_key(L, queue, key_idx, by_priority ? FORM_BY_PRIORITY : FORM_BY_ITEM);
     }
-    lua_Integer id = ++queue->last_id;
+    lua_Integer id = queue->nfree > 0 ? queue->free_ids[--queue->nfree] : ++queue->last_id;
     if (key_idx) {
         lua_getiuservalue(L, 1, UV_KEYS);
         lua_pushvalue(L, key_idx);
@@ -153,19 +158,32 @@ static cr_queue_item store_item(lua_State *L, lqueue *queue) {
     return (cr_queue_item)id;
 }
 
-/* Forget an item (never raises: it only assigns nil). */
-static void drop_item(lua_State *L, cr_queue_item id) {
-    for (int uv = UV_ITEMS; uv <= UV_KEYS; uv++) {
+/* Forget an item (never raises: it only assigns nil) and recycle its id. */
+static void drop_item(lua_State *L, lqueue *queue, cr_queue_item id) {
+    int last = queue->core.kind == CR_QUEUE_PRIORITY ? UV_KEYS : UV_ITEMS;
+    for (int uv = UV_ITEMS; uv <= last; uv++) {
         lua_getiuservalue(L, 1, uv);
         lua_pushnil(L);
         lua_rawseti(L, -2, (lua_Integer)id);
         lua_pop(L, 1);
     }
+    if (queue->nfree == queue->cap_free) {
+        void *ud;
+        lua_Alloc alloc = lua_getallocf(L, &ud);
+        int cap = queue->cap_free ? queue->cap_free * 2 : 16;
+        lua_Integer *ids = alloc(ud, queue->free_ids, (size_t)queue->cap_free * sizeof *ids,
+                                 (size_t)cap * sizeof *ids);
+        if (ids == NULL)
+            return; /* the id is simply not reused */
+        queue->free_ids = ids;
+        queue->cap_free = cap;
+    }
+    queue->free_ids[queue->nfree++] = (lua_Integer)id;
 }
 
 static void drop_cb(void *data, cr_queue_item id) {
     lqueue *queue = data;
-    drop_item(queue->L, id);
+    drop_item(queue->L, queue, id);
 }
 
 /* Push a taken item (item, and priority for a priority queue) and forget
@@ -185,7 +203,7 @@ static int push_taken(lua_State *L, lqueue *queue, cr_queue_item id) {
         }
         n = 2;
     }
-    drop_item(L, id);
+    drop_item(L, queue, id);
     return n;
 }
 
@@ -208,7 +226,7 @@ static int raise_rc(lua_State *L, ltask *task, int rc) {
 static int put_finish(lua_State *L, ltask *self, int rc) {
     self->waits_on = NULL;
     if (rc != CR_OK) {
-        drop_item(L, (cr_queue_item)self->core.op.value);
+        drop_item(L, check_queue(L, 1), (cr_queue_item)self->core.op.value);
         return raise_rc(L, self, rc);
     }
     return 0;
@@ -237,7 +255,7 @@ static int queue_put_nowait(lua_State *L) {
     cr_queue_item id = store_item(L, queue);
     int rc = cr_queue_put_nowait(&queue->core, id);
     if (rc != CR_OK) {
-        drop_item(L, id);
+        drop_item(L, queue, id);
         return raise_rc(L, NULL, rc);
     }
     return 0;
@@ -350,7 +368,15 @@ static int queue_tostring(lua_State *L) {
 }
 
 static int queue_gc(lua_State *L) {
-    cr_queue_free(&check_queue(L, 1)->core);
+    lqueue *queue = check_queue(L, 1);
+    cr_queue_free(&queue->core);
+    if (queue->free_ids != NULL) {
+        void *ud;
+        lua_Alloc alloc = lua_getallocf(L, &ud);
+        alloc(ud, queue->free_ids, (size_t)queue->cap_free * sizeof *queue->free_ids, 0);
+        queue->free_ids = NULL;
+        queue->nfree = queue->cap_free = 0;
+    }
     return 0;
 }
 

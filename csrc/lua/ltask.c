@@ -7,11 +7,14 @@
 #include "lcorral.h"
 
 ltask *lcr_to_task(lua_State *L, int idx) {
-    return lcr_testudata(L, idx, LCR_C_TASK);
+    return lcr_testudata_range(L, idx, LCR_C_TASK, 2);
 }
 
 ltask *lcr_check_task(lua_State *L, int idx) {
-    return lcr_checkudata(L, idx, LCR_C_TASK, LCR_TASK);
+    ltask *task = lcr_testudata_range(L, idx, LCR_C_TASK, 2);
+    if (task == NULL)
+        luaL_typeerror(L, idx, LCR_TASK);
+    return task;
 }
 
 cr_future *lcr_to_awaitable(lua_State *L, int idx) {
@@ -287,6 +290,14 @@ static int task_tostring(lua_State *L) {
     return 1;
 }
 
+/* Only failed tasks carry a __gc (the never-retrieved report): the
+ * finalizer costs every task that has one, and most tasks succeed. */
+void lcr_task_mark_failed(lua_State *L, int idx) {
+    lua_pushvalue(L, idx);
+    lcr_setmetatable(L, LCR_C_TASK_FAILED);
+    lua_pop(L, 1);
+}
+
 void lcr_task_report_unretrieved(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     ltask *task = lcr_to_task(L, idx);
@@ -334,8 +345,18 @@ void lcr_task_open(lua_State *L) {
     };
     static const luaL_Reg metamethods[] = {
         {"__tostring", task_tostring},
+        {NULL, NULL},
+    };
+    static const luaL_Reg failed_metamethods[] = {
+        {"__tostring", task_tostring},
         {"__gc", task_gc},
         {NULL, NULL},
     };
     lcr_new_class_fast(L, LCR_C_TASK, LCR_TASK, methods, metamethods);
+    /* Same name: argument errors and __name read "corral.Task" for both. */
+    lcr_new_class_fast(L, LCR_C_TASK_FAILED, LCR_TASK ".failed", methods, failed_metamethods);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, lcr_class_key(LCR_C_TASK_FAILED));
+    lua_pushliteral(L, LCR_TASK);
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 1);
 }
