@@ -46,7 +46,8 @@ CTEST_OBJ  = $(CTEST_SRC:%.c=$(B)/obj/%.o)
 GEN_OBJ    = $(B)/obj/gen/std_lua.o
 LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ) $(GEN_OBJ)
 
-.PHONY: all run test check check-asan check-valgrind bench deps install uninstall clean
+.PHONY: all run test check bench deps install uninstall clean FORCE
+FORCE:
 
 all: $(B)/corral.so $(B)/libcorral.a $(B)/corral $(B)/test_core $(B)/corral.pc
 
@@ -80,7 +81,7 @@ $(B)/corral: $(RUNNER_OBJ) $(B)/libcorral.a
 $(B)/test_core: $(CTEST_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(CTEST_OBJ) $(CORE_OBJ) -lm
 
-$(B)/corral.pc: Makefile
+$(B)/corral.pc: FORCE
 	@mkdir -p $(B)
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: corral\nDescription: coroutine runtime for Lua 5.4\nVersion: 0.1.0\nRequires: %s\nLibs: -L$${libdir} -lcorral -lm\nCflags: -I$${includedir}\n' \
 	  '$(PREFIX)' '$(LUA_PC)' > $@
@@ -121,7 +122,7 @@ install: all
 	install -d $(DESTDIR)$(CMODDIR) $(DESTDIR)$(LMODDIR)/corral $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(B)/corral.so $(DESTDIR)$(CMODDIR)/corral.so
-	install -m 644 lua/corral/*.lua $(DESTDIR)$(LMODDIR)/corral/
+	for f in lua/corral/*.lua; do [ "$$f" = lua/corral/std.lua ] || install -m 644 "$$f" $(DESTDIR)$(LMODDIR)/corral/; done
 	install -m 644 $(B)/libcorral.a $(DESTDIR)$(LIBDIR)/libcorral.a
 	install -m 644 $(B)/corral.pc $(DESTDIR)$(LIBDIR)/pkgconfig/corral.pc
 	install -m 644 csrc/include/corral.h $(DESTDIR)$(PREFIX)/include/corral.h
