@@ -360,6 +360,7 @@ def main(argv):
             programs.append((w.program, size))
 
     samples = {}  # (result name, anchor) -> [values]
+    durations = {}  # (program, anchor) -> seconds spent, all runs
     errors = {}   # (program, anchor) -> message
     started = time.time()
     for r in range(runs):
@@ -370,7 +371,9 @@ def main(argv):
             for a in order:
                 if not a.measures(workload) or (program, a.name) in errors:
                     continue
+                t1 = time.time()
                 values, err = run_one(a, program, size, timeout)
+                durations[(program, a.name)] = durations.get((program, a.name), 0) + time.time() - t1
                 if err:
                     errors[(program, a.name)] = err
                     print(f"error: {a.name} {program}: {err}", file=sys.stderr)
@@ -482,6 +485,7 @@ def main(argv):
                        "samples": {f"{k}/{a}": v for (k, a), v in samples.items()},
                        "medians": {f"{k}/{a}": v for (k, a), v in med.items()},
                        "errors": {f"{p}/{a}": e for (p, a), e in errors.items()},
+                       "seconds": {f"{p}/{a}": t for (p, a), t in durations.items()},
                        "targets_met": met, "targets_total": total}, f, indent=1)
 
     if update:

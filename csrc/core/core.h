@@ -71,6 +71,8 @@ void cr_handle_init(cr_handle *handle, cr_handle_fn fn);
 typedef double (*cr_clock_fn)(void *clock_data);
 /* Allocator, with lua_Alloc's contract (nsize 0 frees). */
 typedef void *(*cr_alloc_fn)(void *alloc_data, void *ptr, size_t osize, size_t nsize);
+/* The default allocator: realloc/free. */
+void *cr_default_alloc(void *alloc_data, void *ptr, size_t osize, size_t nsize);
 
 /* Called to run one step of a task: `cancel` is 1 when a cancellation
  * must be thrown at the task's suspension point.  Returns one of

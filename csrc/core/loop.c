@@ -27,7 +27,7 @@ void cr_handle_init(cr_handle *handle, cr_handle_fn fn) {
     handle->cancelled = 0;
 }
 
-static void *default_alloc(void *alloc_data, void *ptr, size_t osize, size_t nsize) {
+void *cr_default_alloc(void *alloc_data, void *ptr, size_t osize, size_t nsize) {
     (void)alloc_data;
     (void)osize;
     if (nsize == 0) {
@@ -55,7 +55,7 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
     loop->clock_data = NULL;
     loop->slow_threshold = 0;
     loop->on_slow = NULL;
-    loop->alloc = default_alloc;
+    loop->alloc = cr_default_alloc;
     loop->alloc_data = NULL;
     loop->userdata = NULL;
 }

@@ -21,13 +21,6 @@ enum { Q_START = 0, Q_WAITING };
 
 #define MIN_SLOTS 8
 
-static void *default_alloc(void *data, void *ptr, size_t osize, size_t nsize) {
-    (void)data;
-    (void)osize;
-    if (nsize == 0) {
-        free(ptr);
-        return NULL;
-    }
     return realloc(ptr, nsize);
 }
 
@@ -48,7 +41,7 @@ void cr_queue_init(cr_queue *queue, int kind, size_t maxsize, cr_alloc_fn alloc,
     queue->is_shutdown = 0;
     queue->less = NULL;
     queue->less_data = NULL;
-    queue->alloc = alloc ? alloc : default_alloc;
+    queue->alloc = alloc ? alloc : cr_default_alloc;
     queue->alloc_data = alloc ? alloc_data : NULL;
 }
 

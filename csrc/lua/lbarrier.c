@@ -27,53 +27,31 @@ static int barrier_new(lua_State *L) {
     return 1;
 }
 
-static int op_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    return 0;
-}
-
-static int wait_finish(lua_State *L, ltask *self, int rc) {
-    op_finish(L, self, rc);
+/* wait() returns the caller's arrival index, 1-based. */
+static int push_index(lua_State *L, ltask *self) {
     lua_pushinteger(L, (lua_Integer)self->core.op.value + 1);
     return 1;
-}
-
-static int wait_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
 }
 
 static int barrier_wait(lua_State *L) {
     lbarrier *barrier = check_barrier(L, 1);
     ltask *self = lcr_need_task(L, "barrier:wait");
-    self->waits_on = "Barrier";
     cr_op_barrier_wait(&self->core, &barrier->core);
-    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
-}
-
-static int change_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return op_finish(L, self, lcr_op_wait(L, self, change_k));
+    return lcr_block(L, self, "Barrier", push_index);
 }
 
 static int barrier_reset(lua_State *L) {
     lbarrier *barrier = check_barrier(L, 1);
     ltask *self = lcr_need_task(L, "barrier:reset");
-    self->waits_on = "Barrier";
     cr_op_barrier_reset(&self->core, &barrier->core);
-    return op_finish(L, self, lcr_op_wait(L, self, change_k));
+    return lcr_block(L, self, "Barrier", lcr_push_none);
 }
 
 static int barrier_abort(lua_State *L) {
     lbarrier *barrier = check_barrier(L, 1);
     ltask *self = lcr_need_task(L, "barrier:abort");
-    self->waits_on = "Barrier";
     cr_op_barrier_abort(&self->core, &barrier->core);
-    return op_finish(L, self, lcr_op_wait(L, self, change_k));
+    return lcr_block(L, self, "Barrier", lcr_push_none);
 }
 
 static int barrier_parties(lua_State *L) {

@@ -57,27 +57,12 @@ static int cond_with(lua_State *L) {
     return lcr_with(L);
 }
 
-static int wait_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static int wait_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
-}
-
 static int cond_wait(lua_State *L) {
     lcond *cond = check_cond(L, 1);
     ltask *self = lcr_need_task(L, "condition:wait");
     if (cr_op_cond_wait(&self->core, &cond->core) != CR_OK)
         return luaL_error(L, "cannot wait on un-acquired lock");
-    self->waits_on = "Condition";
-    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
+    return lcr_block(L, self, "Condition", lcr_push_true);
 }
 
 /* wait_for(predicate): call it; while false, wait() and call again. */

@@ -158,27 +158,13 @@ static int corral_run(lua_State *L) {
     return lcr_task_push_results(L, task, tidx, 0);
 }
 
-static int sleep_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    return 0;
-}
-
-static int sleep_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return sleep_finish(L, self, lcr_op_wait(L, self, sleep_k));
-}
-
 static int corral_sleep(lua_State *L) {
     lua_Number seconds = luaL_checknumber(L, 1);
     if (isnan(seconds))
         return luaL_argerror(L, 1, "number expected, got NaN");
     ltask *self = lcr_need_task(L, "corral.sleep");
-    self->waits_on = "sleep";
     cr_op_sleep(&self->core, seconds);
-    return sleep_finish(L, self, lcr_op_wait(L, self, sleep_k));
+    return lcr_block(L, self, "sleep", lcr_push_none);
 }
 
 static int corral_spawn(lua_State *L) {

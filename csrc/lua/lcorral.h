@@ -66,6 +66,7 @@ typedef struct ltask {
     uint8_t retrieved;       /* its error was handed out */
     uint8_t deadlock;        /* the next cancellation is a DeadlockError */
     uint8_t yielded_out;     /* suspended by a foreign yield */
+    int (*push)(lua_State *L, struct ltask *self); /* lcr_block's result */
 } ltask;
 
 typedef struct lfuture {
@@ -133,6 +134,17 @@ void lcr_unref(lua_State *L, lloop *loop, int ref);
 lcallback *lcr_callback_new(lua_State *L, lloop *loop, int kind, int fn_idx, int arg_idx);
 void lcr_callback_free(lua_State *L, lcallback *cb);
 int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k);
+/* How a blocking call hands back its results once its op succeeded. */
+typedef int (*lcr_push_fn)(lua_State *L, ltask *self);
+/* Finish a blocking call whose op is set up on self: suspend the task as
+ * often as the op needs (the call goes on in a continuation), then return
+ * push(L, self), or raise the error the op ended with.  `what` names the
+ * wait in deadlock reports. */
+int lcr_block(lua_State *L, ltask *self, const char *what, lcr_push_fn push);
+/* Common results: the object the method was called on, true, nothing. */
+int lcr_push_self(lua_State *L, ltask *self);
+int lcr_push_true(lua_State *L, ltask *self);
+int lcr_push_none(lua_State *L, ltask *self);
 void lcr_loop_open(lua_State *L);
 int lcr_yield_sentinel(lua_State *L);
 /* The light userdata every corral suspension yields first. */

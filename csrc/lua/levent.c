@@ -35,26 +35,11 @@ static int event_is_set(lua_State *L) {
     return 1;
 }
 
-static int wait_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    lua_pushboolean(L, 1);
-    return 1;
-}
-
-static int wait_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
-}
-
 static int event_wait(lua_State *L) {
     levent *event = check_event(L, 1);
     ltask *self = lcr_need_task(L, "event:wait");
-    self->waits_on = "Event";
     cr_op_event_wait(&self->core, &event->core);
-    return wait_finish(L, self, lcr_op_wait(L, self, wait_k));
+    return lcr_block(L, self, "Event", lcr_push_true);
 }
 
 static int event_tostring(lua_State *L) {

@@ -251,19 +251,12 @@ static void **gather_mark_of(cr_future *child) {
     return &((lfuture *)(void *)child)->gather_mark;
 }
 
-static int gather_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
+/* gather() returns r, the outcome of its outer future (at the top). */
+static int push_gathered(lua_State *L, ltask *self) {
+    (void)self;
     int oidx = lua_gettop(L);
     lfuture *outer = lcr_to_future(L, oidx);
     return lcr_future_push_outcome(L, &outer->core, oidx, 1, 1);
-}
-
-static int gather_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return gather_finish(L, self, lcr_op_wait(L, self, gather_k));
 }
 
 int lcr_gather(lua_State *L) {
@@ -360,9 +353,8 @@ int lcr_gather(lua_State *L) {
         lua_setfield(L, -2, "n");
         return 1;
     }
-    self->waits_on = "gather";
     cr_op_await(&self->core, &outer->core);
-    return gather_finish(L, self, lcr_op_wait(L, self, gather_k));
+    return lcr_block(L, self, "gather", push_gathered);
 }
 
 void lcr_future_open(lua_State *L) {

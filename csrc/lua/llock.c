@@ -34,26 +34,11 @@ static int lock_new(lua_State *L) {
 }
 
 /* acquire() for a Lock and for a Condition (self at 1, lock given). */
-static int acquire_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    lua_settop(L, 1);
-    return 1;
-}
-
-static int acquire_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return acquire_finish(L, self, lcr_op_wait(L, self, acquire_k));
-}
-
 int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, const char *what);
 int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, const char *what) {
     ltask *self = lcr_need_task(L, fname);
-    self->waits_on = what;
     cr_op_lock_acquire(&self->core, lock);
-    return acquire_finish(L, self, lcr_op_wait(L, self, acquire_k));
+    return lcr_block(L, self, what, lcr_push_self);
 }
 
 static int lock_acquire(lua_State *L) {

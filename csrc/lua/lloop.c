@@ -80,6 +80,45 @@ int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k) {
     return lua_yieldk(L, 1, (lua_KContext)task, k); /* does not return */
 }
 
+static int block_finish(lua_State *L, ltask *self, int rc) {
+    lcr_push_fn push = self->push;
+    self->waits_on = NULL;
+    self->push = NULL;
+    if (rc != CR_OK)
+        return lcr_raise_code(L, self, rc);
+    return push(L, self);
+}
+
+static int block_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    ltask *self = (ltask *)ctx;
+    return block_finish(L, self, lcr_op_wait(L, self, block_k));
+}
+
+int lcr_block(lua_State *L, ltask *self, const char *what, lcr_push_fn push) {
+    self->waits_on = what;
+    self->push = push;
+    return block_finish(L, self, lcr_op_wait(L, self, block_k));
+}
+
+int lcr_push_self(lua_State *L, ltask *self) {
+    (void)self;
+    lua_settop(L, 1);
+    return 1;
+}
+
+int lcr_push_true(lua_State *L, ltask *self) {
+    (void)self;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+int lcr_push_none(lua_State *L, ltask *self) {
+    (void)L;
+    (void)self;
+    return 0;
+}
+
 /* ---- refs held by callbacks ---- */
 
 void lcr_push_ref(lua_State *L, lloop *loop, int ref) {

@@ -43,26 +43,11 @@ static int bsema_new(lua_State *L) {
     return sema_create(L, LCR_BSEMAPHORE, "BoundedSemaphore", 1);
 }
 
-static int acquire_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    lua_settop(L, 1);
-    return 1;
-}
-
-static int acquire_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return acquire_finish(L, self, lcr_op_wait(L, self, acquire_k));
-}
-
 static int sema_acquire(lua_State *L) {
     lsema *sema = check_sema(L, 1);
     ltask *self = lcr_need_task(L, "semaphore:acquire");
-    self->waits_on = "Semaphore";
     cr_op_sema_acquire(&self->core, &sema->core);
-    return acquire_finish(L, self, lcr_op_wait(L, self, acquire_k));
+    return lcr_block(L, self, "Semaphore", lcr_push_self);
 }
 
 static int sema_release(lua_State *L) {

@@ -111,18 +111,10 @@ int lcr_task_push_results(lua_State *L, ltask *task, int task_idx, int first_onl
 
 /* ---- await, shared by Task and Future ---- */
 
-static int await_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
-    if (rc != CR_OK)
-        return lcr_raise_code(L, self, rc);
-    cr_future *future = lcr_to_awaitable(L, 1);
-    return lcr_future_push_outcome(L, future, 1, 0, 1);
-}
-
-static int await_k(lua_State *L, int status, lua_KContext ctx) {
-    (void)status;
-    ltask *self = (ltask *)ctx;
-    return await_finish(L, self, lcr_op_wait(L, self, await_k));
+/* await() returns the outcome of the task or future it was called on. */
+static int push_awaited(lua_State *L, ltask *self) {
+    (void)self;
+    return lcr_future_push_outcome(L, lcr_to_awaitable(L, 1), 1, 0, 1);
 }
 
 static int await_common(lua_State *L, const char *fname) {
@@ -133,9 +125,8 @@ static int await_common(lua_State *L, const char *fname) {
     ltask *self = lcr_need_task(L, fname);
     if (&self->core.fut == future)
         return luaL_error(L, "%s: a task cannot await itself", fname);
-    self->waits_on = lcr_to_task(L, 1) ? "a task" : "a future";
     cr_op_await(&self->core, future);
-    return await_finish(L, self, lcr_op_wait(L, self, await_k));
+    return lcr_block(L, self, future->is_task ? "a task" : "a future", push_awaited);
 }
 
 static int task_await(lua_State *L) {
