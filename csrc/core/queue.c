@@ -21,9 +21,6 @@ enum { Q_START = 0, Q_WAITING };
 
 #define MIN_SLOTS 8
 
-    return realloc(ptr, nsize);
-}
-
 void cr_queue_init(cr_queue *queue, int kind, size_t maxsize, cr_alloc_fn alloc,
                    void *alloc_data) {
     cr_waitq_init(&queue->getters);
