@@ -90,6 +90,9 @@ struct cr_loop {
     uint64_t task_counter;   /* tasks created so far (for Task-N names) */
     cr_task *current;        /* task whose step is running, or NULL */
     const void *cancel_msg;  /* client's message of the cancel() in progress */
+    /* cancel() of futures flagged custom_cancel (e.g. a gather's): returns
+     * 1 if a cancellation was requested, like cr_future_cancel. */
+    int (*cancel_hook)(cr_future *future);
     cr_step_fn step;         /* client's step function */
     int virtual_clock;       /* 1: time only moves when idle */
     double vtime;            /* virtual clock reading */
@@ -146,17 +149,17 @@ struct cr_future {
     cr_link callbacks;       /* handles to schedule on completion, in order */
     cr_link wlink;           /* membership in a primitive's waiter queue */
     cr_waitq *queue;         /* the queue holding wlink, or NULL */
-    int (*cancel)(cr_future *future); /* override of cr_future_cancel, or NULL */
     const void *cancel_msg;  /* message of its cancellation (client-owned) */
     uint8_t state;           /* enum cr_future_state */
     uint8_t failed;          /* CR_FINISHED with an error */
     uint8_t is_task;         /* embedded in a cr_task as `fut` */
-    long value;              /* small integer result (waiters use it) */
+    uint8_t custom_cancel;   /* cancel through loop->cancel_hook */
+    int value;               /* small integer result (waiters use it) */
 };
 
 void cr_future_init(cr_future *future, cr_loop *loop);
 /* Complete with a result: 0, or -1 if already done. */
-int cr_future_set_result(cr_future *future, long value);
+int cr_future_set_result(cr_future *future, int value);
 /* Complete with an error (the client keeps the error value). */
 int cr_future_set_failed(cr_future *future);
 /* Cancel: 1 if cancelled now (or a cancellation was requested, for an
@@ -183,8 +186,10 @@ typedef struct cr_op {
     int phase;         /* where the op resumes */
     int sub;           /* nested phase (condition wait inside a barrier) */
     int error;         /* error to raise after cleanup (CR_E*) */
-    long value;        /* result (barrier index) */
-    double delay;      /* sleep delay */
+    union {
+        long value;    /* result (barrier index, queue item) */
+        double delay;  /* sleep delay */
+    };
 } cr_op;
 
 /* How a task's step ended (reported by the client). */

@@ -11,7 +11,7 @@ void cr_future_init(cr_future *future, cr_loop *loop) {
     cr_list_init(&future->callbacks);
     cr_link_clear(&future->wlink);
     future->queue = NULL;
-    future->cancel = NULL;
+    future->custom_cancel = 0;
     future->cancel_msg = NULL;
     future->state = CR_PENDING;
     future->failed = 0;
@@ -28,7 +28,7 @@ static void schedule_callbacks(cr_future *future) {
     }
 }
 
-int cr_future_set_result(cr_future *future, long value) {
+int cr_future_set_result(cr_future *future, int value) {
     if (future->state != CR_PENDING)
         return -1;
     future->state = CR_FINISHED;
@@ -59,8 +59,8 @@ int cr_future_cancel_default(cr_future *future) {
 int cr_future_cancel(cr_future *future) {
     if (future->is_task)
         return cr_task_cancel(cr_container_of(future, cr_task, fut));
-    if (future->cancel)
-        return future->cancel(future);
+    if (future->custom_cancel && future->loop->cancel_hook != NULL)
+        return future->loop->cancel_hook(future);
     return cr_future_cancel_default(future);
 }
 

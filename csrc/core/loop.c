@@ -48,6 +48,7 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
     loop->task_counter = 0;
     loop->current = NULL;
     loop->cancel_msg = NULL;
+    loop->cancel_hook = NULL;
     loop->step = step;
     loop->virtual_clock = virtual_clock;
     loop->vtime = 0;

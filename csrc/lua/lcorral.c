@@ -141,7 +141,7 @@ static int corral_run(lua_State *L) {
         lua_getfield(L, 2, "name");
         if (!lua_isnil(L, -1)) {
             luaL_tolstring(L, -1, NULL);
-            lua_setiuservalue(L, tidx, TUV_NAME);
+            lcr_task_set_info(L, tidx, "name");
             /* A named task takes no number: the next one is Task-1. */
             loop->core.task_counter--;
         }

@@ -31,7 +31,8 @@
 #define LCR_BARRIER "corral.Barrier"
 
 /* Uservalue slots of a Task. */
-enum { TUV_THREAD = 1, TUV_ERROR, TUV_NAME, TUV_LOOP, TUV_TRACE, TUV_COUNT = TUV_TRACE };
+/* TUV_INFO is nil or a table {name = ..., trace = ...}, made when needed. */
+enum { TUV_THREAD = 1, TUV_ERROR, TUV_LOOP, TUV_INFO, TUV_COUNT = TUV_INFO };
 /* Uservalue slots of a Future. */
 enum { FUV_VALUE = 1, FUV_CHILDREN, FUV_LOOP, FUV_COUNT = FUV_LOOP };
 
@@ -65,7 +66,6 @@ typedef struct ltask {
     uint8_t launched;        /* its function was started */
     uint8_t retrieved;       /* its error was handed out */
     uint8_t deadlock;        /* the next cancellation is a DeadlockError */
-    uint8_t yielded_out;     /* suspended by a foreign yield */
     int (*push)(lua_State *L, struct ltask *self); /* lcr_block's result */
 } ltask;
 
@@ -154,6 +154,10 @@ void *lcr_sentinel(void);
 ltask *lcr_check_task(lua_State *L, int idx);
 ltask *lcr_to_task(lua_State *L, int idx);
 void lcr_task_push_name(lua_State *L, ltask *task, int task_idx);
+/* Push field `key` of the Task's info table (nil when unset). */
+void lcr_task_get_info(lua_State *L, int task_idx, const char *key);
+/* Set field `key` of the Task's info table to the value on top (popped). */
+void lcr_task_set_info(lua_State *L, int task_idx, const char *key);
 int lcr_task_push_results(lua_State *L, ltask *task, int task_idx, int first_only);
 int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_only, int raise);
 void lcr_task_open(lua_State *L);

@@ -292,7 +292,8 @@ int lcr_gather(lua_State *L) {
     outer->return_exceptions = (uint8_t)return_exceptions;
     outer->nitems = n;
     outer->ref = LUA_NOREF;
-    outer->core.cancel = gather_cancel;
+    outer->core.custom_cancel = 1;
+    loop->core.cancel_hook = gather_cancel;
     int oidx = lua_gettop(L);
     lcr_push_loop(L, loop);
     lua_setiuservalue(L, oidx, FUV_LOOP);

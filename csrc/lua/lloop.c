@@ -383,7 +383,7 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
                 lua_setfield(co, -2, "traceback");
             }
         }
-        lua_setiuservalue(L, tidx, TUV_TRACE);
+        lcr_task_set_info(L, tidx, "trace");
         lua_xmove(co, L, 1);
         /* Close the thread: pending <close> variables run now. */
         if (lcr_closethread(co, L) != LUA_OK) {

@@ -27,9 +27,33 @@ cr_future *lcr_to_awaitable(lua_State *L, int idx) {
     return NULL;
 }
 
+void lcr_task_get_info(lua_State *L, int task_idx, const char *key) {
+    if (lua_getiuservalue(L, task_idx, TUV_INFO) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    lua_getfield(L, -1, key);
+    lua_remove(L, -2);
+}
+
+void lcr_task_set_info(lua_State *L, int task_idx, const char *key) {
+    task_idx = lua_absindex(L, task_idx);
+    if (lua_getiuservalue(L, task_idx, TUV_INFO) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_createtable(L, 0, 2);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, task_idx, TUV_INFO);
+    }
+    lua_insert(L, -2);
+    lua_setfield(L, -2, key);
+    lua_pop(L, 1);
+}
+
 void lcr_task_push_name(lua_State *L, ltask *task, int task_idx) {
     task_idx = lua_absindex(L, task_idx);
-    if (lua_getiuservalue(L, task_idx, TUV_NAME) == LUA_TNIL) {
+    lcr_task_get_info(L, task_idx, "name");
+    if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_pushfstring(L, "Task-%I", (lua_Integer)task->core.id);
     }
@@ -196,7 +220,7 @@ static int task_set_name(lua_State *L) {
     luaL_checkany(L, 2);
     lua_settop(L, 2);
     luaL_tolstring(L, 2, NULL);
-    lua_setiuservalue(L, 1, TUV_NAME);
+    lcr_task_set_info(L, 1, "name");
     return 0;
 }
 
@@ -299,7 +323,7 @@ void lcr_task_report_unretrieved(lua_State *L, int idx) {
     lcr_task_push_name(L, task, idx);
     lua_pushfstring(L, "<corral.Task %p '%s' failed>", (void *)task, lua_tostring(L, -1));
     const char *repr = lua_tostring(L, -1);
-    lua_getiuservalue(L, idx, TUV_TRACE);
+    lcr_task_get_info(L, idx, "trace");
     const char *trace = lua_tostring(L, -1);
     lua_getiuservalue(L, idx, TUV_ERROR);
     int is_string = lua_type(L, -1) == LUA_TSTRING;

@@ -140,7 +140,7 @@ static int act_finished(ttask *t, int rc) {
         if (a->kind == A_BAR_WAIT && a->tag == NULL)
             snprintf(buf, sizeof buf, "bar%ld", t->core.op.value);
         else if (a->kind == A_AWAIT && a->tag == NULL)
-            snprintf(buf, sizeof buf, "await=%ld", ((cr_future *)a->obj)->value);
+            snprintf(buf, sizeof buf, "await=%d", ((cr_future *)a->obj)->value);
         else
             snprintf(buf, sizeof buf, "%s", act_name(a));
         h_tlog(t, buf);

@@ -652,13 +652,15 @@ static void t_future_cancel_override(void) {
     cr_future f;
     h_setup();
     cr_future_init(&f, &H);
-    f.cancel = override_cancel;
+    f.custom_cancel = 1;
+    H.cancel_hook = override_cancel;
     override_calls = 0;
     ASSERT_EQ(cr_future_cancel(&f), 1);
     ASSERT_EQ(override_calls, 1);
     ASSERT_EQ(f.state, CR_CANCELLED);
     ASSERT_EQ(cr_future_cancel(&f), 0);
     ASSERT_EQ(override_calls, 2);
+    H.cancel_hook = NULL;
     h_teardown();
 }
 
