@@ -4,38 +4,29 @@
 -- virtual clock; `tick()` is `await asyncio.sleep(0)`.
 
 local corral = require "corral"
+local support = require "support"
 
-local function run(main)
-  return corral.run(main, { clock = "virtual" })
-end
-
-local function async(main)
-  return function() return run(main) end
-end
-
-local function tick(n)
-  for _ = 1, n or 1 do corral.sleep(0) end
-end
-
-local function assert_cancelled(err)
-  assert(corral.is_error(err, "CancelledError"),
-    "expected a CancelledError, got " .. tostring(err))
-end
+local async, tick, assert_cancelled = support.async, support.tick, support.assert_cancelled
+local assert_no_running_task = support.assert_no_running_task
+local repr_is = support.repr_checker("Barrier")
 
 local function is_broken_error(err)
   return corral.is_error(err, "BrokenBarrierError")
 end
 
-local function assert_no_running_task(ok, err)
-  assert.is_false(ok)
-  assert.is_truthy(tostring(err):find("no running task", 1, true),
-    "expected a 'no running task' error, got " .. tostring(err))
-end
-
-local function repr_is(obj, extra)
-  local s = tostring(obj)
-  local pat = "^<corral%.Barrier 0x%x+ %[" .. extra:gsub("%p", "%%%0") .. "%]>$"
-  assert(s:match(pat), ("expected <corral.Barrier 0x.. [%s]>, got %s"):format(extra, s))
+-- A task body w(n) that waits on barrier and records "<n>: <index>", or
+-- "<n>: broken" for a BrokenBarrierError, in events.
+local function broken_recorder(barrier, events)
+  return function(n)
+    local ok, r = pcall(barrier.wait, barrier)
+    if ok then
+      events[#events + 1] = n .. ": " .. r
+    elseif is_broken_error(r) then
+      events[#events + 1] = n .. ": broken"
+    else
+      error(r, 0)
+    end
+  end
 end
 
 local function repr_has(obj, word)
@@ -74,6 +65,28 @@ local function count(t, v)
 end
 
 local N = 5
+
+-- The body of the abort tests (test_abort_barrier_when_exception...): waits
+-- on barrier twice and appends true to passed; the middle arrival raises
+-- instead and aborts the barrier, the others then append true to broken.
+local function pass_or_abort(barrier, passed, broken)
+  local boom = {}
+  local ok, err = pcall(function()
+    local i = barrier:wait()
+    if i == N // 2 + 1 then error(boom) end
+    barrier:wait()
+    passed[#passed + 1] = true
+  end)
+  if not ok then
+    if is_broken_error(err) then
+      broken[#broken + 1] = true
+    elseif rawequal(err, boom) then
+      barrier:abort()
+    else
+      error(err, 0)
+    end
+  end
+end
 
 describe("corral.Barrier", function()
   describe("basics", function()
@@ -490,16 +503,7 @@ describe("corral.Barrier", function()
     it("reset breaks even waiters already released but not yet resumed", async(function()
       local barrier = corral.Barrier(3)
       local events = {}
-      local function w(n)
-        local ok, r = pcall(barrier.wait, barrier)
-        if ok then
-          events[#events + 1] = n .. ": " .. r
-        elseif is_broken_error(r) then
-          events[#events + 1] = n .. ": broken"
-        else
-          error(r, 0)
-        end
-      end
+      local w = broken_recorder(barrier, events)
       local t1 = corral.spawn(w, "t1")
       local t2 = corral.spawn(w, "t2")
       tick()
@@ -687,16 +691,7 @@ describe("corral.Barrier", function()
     it("abort breaks even waiters already released but not yet resumed", async(function()
       local barrier = corral.Barrier(3)
       local events = {}
-      local function w(n)
-        local ok, r = pcall(barrier.wait, barrier)
-        if ok then
-          events[#events + 1] = n .. ": " .. r
-        elseif is_broken_error(r) then
-          events[#events + 1] = n .. ": broken"
-        else
-          error(r, 0)
-        end
-      end
+      local w = broken_recorder(barrier, events)
       local t1 = corral.spawn(w, "t1")
       local t2 = corral.spawn(w, "t2")
       tick()
@@ -767,23 +762,8 @@ describe("corral.Barrier", function()
     it("abort from a failing task breaks the others (..._when_exception)", async(function()
       local barrier = corral.Barrier(N)
       local results1, results2 = {}, {}
-      local boom = {}
       gather_tasks(N, function()
-        local ok, err = pcall(function()
-          local i = barrier:wait()
-          if i == N // 2 + 1 then error(boom) end
-          barrier:wait()
-          results1[#results1 + 1] = true
-        end)
-        if not ok then
-          if is_broken_error(err) then
-            results2[#results2 + 1] = true
-          elseif rawequal(err, boom) then
-            barrier:abort()
-          else
-            error(err, 0)
-          end
-        end
+        pass_or_abort(barrier, results1, results2)
       end)
       assert.is_true(barrier:broken())
       assert.are.equal(0, #results1)
@@ -797,23 +777,8 @@ describe("corral.Barrier", function()
         local barrier1 = corral.Barrier(N)
         local barrier2 = corral.Barrier(N)
         local results1, results2, results3 = {}, {}, {}
-        local boom = {}
         gather_tasks(N, function()
-          local ok, err = pcall(function()
-            local i = barrier1:wait()
-            if i == N // 2 + 1 then error(boom) end
-            barrier1:wait()
-            results1[#results1 + 1] = true
-          end)
-          if not ok then
-            if is_broken_error(err) then
-              results2[#results2 + 1] = true
-            elseif rawequal(err, boom) then
-              barrier1:abort()
-            else
-              error(err, 0)
-            end
-          end
+          pass_or_abort(barrier1, results1, results2)
 
           -- Synchronize and reset the barrier. Synchronize first so that
           -- everyone has left it when we reset, and after so that no one

@@ -6,39 +6,10 @@
 -- under CPython asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
--- Runs a Lua script through build/corral; returns stdout and stderr together.
-local function run_script(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  local p = assert(io.popen("LUA_PATH='lua/?.lua;lua/?/init.lua;;' build/corral " .. path .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
+local vrun, has, error_of = support.vrun, support.has, support.error_of
+local recorder, run_script = support.recorder, support.run_script
 
 describe("corral.call_soon", function()
   it("runs fn(...) on the next iteration, FIFO, with its arguments", function()

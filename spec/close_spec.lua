@@ -3,27 +3,10 @@
 -- task as done.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
--- A to-be-closed value that records `name` when closed.
-local function closer(rec, name)
-  return setmetatable({}, { __close = function() rec(name) end })
-end
+local vrun, error_of, recorder = support.vrun, support.error_of, support.recorder
+local closer = support.closer
 
 describe("<close> variables in tasks", function()
   it("run when the task is cancelled, before the awaiter sees CancelledError", function()

@@ -3,46 +3,26 @@
 -- Every test runs on the virtual clock; `tick()` is `await asyncio.sleep(0)`.
 
 local corral = require "corral"
+local support = require "support"
 
-local function run(main)
-  return corral.run(main, { clock = "virtual" })
-end
+local async, tick = support.async, support.tick
+local assert_misuse, assert_cancelled = support.assert_misuse, support.assert_cancelled
+local assert_no_running_task = support.assert_no_running_task
+local repr_is = support.repr_checker("Condition")
 
-local function async(main)
-  return function() return run(main) end
-end
-
-local function tick(n)
-  for _ = 1, n or 1 do corral.sleep(0) end
-end
-
--- Asserts that fn(...) raises the misuse error string `expected`, in the
--- luaL_error form (an optional "source:line: " position in front).
-local function assert_misuse(expected, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert(not ok, ("expected error %q, got success"):format(expected))
-  assert(type(err) == "string",
-    ("expected a misuse error string %q, got %s"):format(expected, tostring(err)))
-  local prefix = err:sub(1, #err - #expected)
-  assert(err:sub(-#expected) == expected and (prefix == "" or prefix:match("^.-:%d+: $")),
-    ("expected error %q, got %q"):format(expected, err))
-end
-
-local function assert_cancelled(err)
-  assert(corral.is_error(err, "CancelledError"),
-    "expected a CancelledError, got " .. tostring(err))
-end
-
-local function assert_no_running_task(ok, err)
-  assert.is_false(ok)
-  assert.is_truthy(tostring(err):find("no running task", 1, true),
-    "expected a 'no running task' error, got " .. tostring(err))
-end
-
-local function repr_is(obj, extra)
-  local s = tostring(obj)
-  local pat = "^<corral%.Condition 0x%x+ %[" .. extra:gsub("%p", "%%%0") .. "%]>$"
-  assert(s:match(pat), ("expected <corral.Condition 0x.. [%s]>, got %s"):format(extra, s))
+-- c(n) for cond: a task body that waits on cond, and once notified appends
+-- n to result and releases; it returns true.
+local function notified_appender(cond, result)
+  return function(n)
+    return function()
+      cond:acquire()
+      if cond:wait() then
+        result[#result + 1] = n
+        cond:release()
+      end
+      return true
+    end
+  end
 end
 
 describe("corral.Condition", function()
@@ -406,16 +386,7 @@ describe("corral.Condition", function()
     it("notify(n) wakes up to n waiters not already woken (test_notify)", async(function()
       local cond = corral.Condition()
       local result = {}
-      local function c(n)
-        return function()
-          cond:acquire()
-          if cond:wait() then
-            result[#result + 1] = n
-            cond:release()
-          end
-          return true
-        end
-      end
+      local c = notified_appender(cond, result)
       local t1 = corral.spawn(c(1))
       local t2 = corral.spawn(c(2))
       local t3 = corral.spawn(c(3))
@@ -468,16 +439,7 @@ describe("corral.Condition", function()
     it("notify_all wakes every waiter in order (test_notify_all)", async(function()
       local cond = corral.Condition()
       local result = {}
-      local function c(n)
-        return function()
-          cond:acquire()
-          if cond:wait() then
-            result[#result + 1] = n
-            cond:release()
-          end
-          return true
-        end
-      end
+      local c = notified_appender(cond, result)
       local t1 = corral.spawn(c(1))
       local t2 = corral.spawn(c(2))
 
@@ -613,21 +575,40 @@ describe("corral.Condition", function()
       assert.is_false(cond:locked())
     end))
 
-    -- test_cancelled_error_wakeup
-    it("re-raises the same CancelledError when cancelled awaiting the wakeup",
-      async(function()
-        local wake = false
+    -- The task waits on the condition until state.wake; cancel(cond, task, state)
+    -- cancels it with "foo".
+    for _, case in ipairs({
+      -- test_cancelled_error_wakeup
+      { "re-raises the same CancelledError when cancelled awaiting the wakeup",
+        function(_, task)
+          task:cancel("foo")
+        end },
+      -- test_cancelled_error_re_aquire
+      { "re-raises the same CancelledError when cancelled re-acquiring the lock",
+        function(cond, task, state)
+          cond:acquire()
+          state.wake = true
+          cond:notify()
+          tick()
+          -- the task is now trying to re-acquire the lock: cancel it there
+          task:cancel("foo")
+          cond:release()
+        end },
+    }) do
+      local name, cancel = case[1], case[2]
+      it(name, async(function()
+        local state = { wake = false }
         local raised
         local cond = corral.Condition()
         local task = corral.spawn(function()
           local _ <close> = cond:acquire()
-          local ok, err = pcall(cond.wait_for, cond, function() return wake end)
+          local ok, err = pcall(cond.wait_for, cond, function() return state.wake end)
           assert(not ok, "wait_for should have raised")
           raised = err
           error(err, 0)
         end)
         tick()
-        task:cancel("foo")
+        cancel(cond, task, state)
         local ok, err = pcall(task.await, task)
         assert.is_false(ok)
         assert_cancelled(err)
@@ -635,35 +616,7 @@ describe("corral.Condition", function()
         assert.is_true(rawequal(raised, err))
         assert.is_false(cond:locked())
       end))
-
-    -- test_cancelled_error_re_aquire
-    it("re-raises the same CancelledError when cancelled re-acquiring the lock",
-      async(function()
-        local wake = false
-        local raised
-        local cond = corral.Condition()
-        local task = corral.spawn(function()
-          local _ <close> = cond:acquire()
-          local ok, err = pcall(cond.wait_for, cond, function() return wake end)
-          assert(not ok, "wait_for should have raised")
-          raised = err
-          error(err, 0)
-        end)
-        tick()
-        cond:acquire()
-        wake = true
-        cond:notify()
-        tick()
-        -- the task is now trying to re-acquire the lock: cancel it there
-        task:cancel("foo")
-        cond:release()
-        local ok, err = pcall(task.await, task)
-        assert.is_false(ok)
-        assert_cancelled(err)
-        assert.are.equal("foo", err.message)
-        assert.is_true(rawequal(raised, err))
-        assert.is_false(cond:locked())
-      end))
+    end
 
     local function consumers_scenario(settle_before_cancel)
       return async(function()

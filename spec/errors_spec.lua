@@ -3,36 +3,10 @@
 -- and errors nobody retrieves.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
--- Runs a Lua script in a fresh lua5.4 with corral on the paths; returns
--- its stdout and stderr together.
-local function run_script(src)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  local p = assert(io.popen("LUA_CPATH='build/?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' "
-    .. "lua5.4 " .. path .. " 2>&1"))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
+local vrun, has, error_of = support.vrun, support.has, support.error_of
+local run_script = support.run_lua_script
 
 -- A CancelledError and an InvalidStateError produced by corral itself.
 local function real_errors()

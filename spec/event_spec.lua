@@ -3,34 +3,19 @@
 -- virtual clock; `tick()` is `await asyncio.sleep(0)`.
 
 local corral = require "corral"
+local support = require "support"
 
-local function run(main)
-  return corral.run(main, { clock = "virtual" })
-end
+local run, async, tick = support.vrun, support.async, support.tick
+local assert_cancelled = support.assert_cancelled
+local assert_no_running_task = support.assert_no_running_task
+local repr_is = support.repr_checker("Event")
 
-local function async(main)
-  return function() return run(main) end
-end
-
-local function tick(n)
-  for _ = 1, n or 1 do corral.sleep(0) end
-end
-
-local function assert_cancelled(err)
-  assert(corral.is_error(err, "CancelledError"),
-    "expected a CancelledError, got " .. tostring(err))
-end
-
-local function assert_no_running_task(ok, err)
-  assert.is_false(ok)
-  assert.is_truthy(tostring(err):find("no running task", 1, true),
-    "expected a 'no running task' error, got " .. tostring(err))
-end
-
-local function repr_is(obj, extra)
-  local s = tostring(obj)
-  local pat = "^<corral%.Event 0x%x+ %[" .. extra:gsub("%p", "%%%0") .. "%]>$"
-  assert(s:match(pat), ("expected <corral.Event 0x.. [%s]>, got %s"):format(extra, s))
+-- A task body w(name) that waits on ev and appends { name, result } to got.
+local function wait_recorder(ev, got)
+  return function(name)
+    local r = ev:wait()
+    got[#got + 1] = { name, r }
+  end
 end
 
 describe("corral.Event", function()
@@ -164,10 +149,7 @@ describe("corral.Event", function()
     it("already woken waiters still return true after clear()", async(function()
       local ev = corral.Event()
       local got = {}
-      local function w(name)
-        local r = ev:wait()
-        got[#got + 1] = { name, r }
-      end
+      local w = wait_recorder(ev, got)
       local a = corral.spawn(w, "a")
       local b = corral.spawn(w, "b")
       tick()
@@ -223,10 +205,7 @@ describe("corral.Event", function()
       async(function()
         local ev = corral.Event()
         local got = {}
-        local function w(name)
-          local r = ev:wait()
-          got[#got + 1] = { name, r }
-        end
+        local w = wait_recorder(ev, got)
         local t1 = corral.spawn(w, "t1")
         local t2 = corral.spawn(w, "t2")
         tick()

@@ -4,31 +4,10 @@
 -- under CPython asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
-local function ticker(rec, n)
-  return function()
-    for i = 1, n do
-      rec("t" .. i)
-      corral.sleep(0)
-    end
-  end
-end
+local vrun, error_of, recorder = support.vrun, support.error_of, support.recorder
+local ticker = support.ticker
 
 describe("corral.Future", function()
   it("needs a running loop", function()

@@ -6,35 +6,11 @@
 -- against the same programs under CPython asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
-local function at() return ("%g"):format(corral.now()) end
-
-local function is_cancel(err) return corral.is_error(err, "CancelledError") end
-
--- A value with a __close metamethod that records `msg`.
-local function closer(rec, msg)
-  return setmetatable({}, { __close = function() rec(msg) end })
-end
+local vrun, has, error_of = support.vrun, support.has, support.error_of
+local recorder, at, is_cancel = support.recorder, support.at, support.is_cancel
+local closer = support.closer
 
 -- The errors of a GroupError as strings.
 local function error_strings(err)

@@ -3,48 +3,12 @@
 -- virtual clock; `tick()` is `await asyncio.sleep(0)`.
 
 local corral = require "corral"
+local support = require "support"
 
-local function run(main)
-  return corral.run(main, { clock = "virtual" })
-end
-
--- An `it` body that runs `main` as the main task of a fresh loop.
-local function async(main)
-  return function() return run(main) end
-end
-
-local function tick(n)
-  for _ = 1, n or 1 do corral.sleep(0) end
-end
-
--- Asserts that fn(...) raises the misuse error string `expected`, in the
--- luaL_error form (an optional "source:line: " position in front).
-local function assert_misuse(expected, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert(not ok, ("expected error %q, got success"):format(expected))
-  assert(type(err) == "string",
-    ("expected a misuse error string %q, got %s"):format(expected, tostring(err)))
-  local prefix = err:sub(1, #err - #expected)
-  assert(err:sub(-#expected) == expected and (prefix == "" or prefix:match("^.-:%d+: $")),
-    ("expected error %q, got %q"):format(expected, err))
-end
-
-local function assert_cancelled(err)
-  assert(corral.is_error(err, "CancelledError"),
-    "expected a CancelledError, got " .. tostring(err))
-end
-
-local function assert_no_running_task(ok, err)
-  assert.is_false(ok)
-  assert.is_truthy(tostring(err):find("no running task", 1, true),
-    "expected a 'no running task' error, got " .. tostring(err))
-end
-
-local function repr_is(obj, extra)
-  local s = tostring(obj)
-  local pat = "^<corral%.Lock 0x%x+ %[" .. extra:gsub("%p", "%%%0") .. "%]>$"
-  assert(s:match(pat), ("expected <corral.Lock 0x.. [%s]>, got %s"):format(extra, s))
-end
+local run, async, tick = support.vrun, support.async, support.tick
+local assert_misuse, assert_cancelled = support.assert_misuse, support.assert_cancelled
+local assert_no_running_task = support.assert_no_running_task
+local repr_is = support.repr_checker("Lock")
 
 describe("corral.Lock", function()
   describe("basics", function()

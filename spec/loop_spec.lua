@@ -4,22 +4,9 @@
 -- programs under CPython asyncio (loop.run_until_complete, _run_once).
 
 local corral = require "corral"
+local support = require "support"
 
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
+local has, error_of, recorder = support.has, support.error_of, support.recorder
 
 local function vloop()
   return corral.Loop({ clock = "virtual" })

@@ -6,30 +6,12 @@
 -- written with asyncio (the expected logs are what Python printed).
 
 local corral = require "corral"
+local support = require "support"
 
-local function run(main)
-  return corral.run(main, { clock = "virtual" })
-end
-
-local function async(main)
-  return function() return run(main) end
-end
-
-local function tick(n)
-  for _ = 1, n or 1 do corral.sleep(0) end
-end
-
--- Asserts that fn(...) raises the misuse error string `expected`, in the
--- luaL_error form (an optional "source:line: " position in front).
-local function assert_misuse(expected, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert(not ok, ("expected error %q, got success"):format(expected))
-  assert(type(err) == "string",
-    ("expected a misuse error string %q, got %s"):format(expected, tostring(err)))
-  local prefix = err:sub(1, #err - #expected)
-  assert(err:sub(-#expected) == expected and (prefix == "" or prefix:match("^.-:%d+: $")),
-    ("expected error %q, got %q"):format(expected, err))
-end
+local run, async, tick = support.vrun, support.async, support.tick
+local assert_misuse, assert_cancelled = support.assert_misuse, support.assert_cancelled
+local assert_no_running_task = support.assert_no_running_task_in
+local repr_is = support.assert_repr
 
 -- Asserts that fn(...) raises a corral error table of type `etype`.
 local function assert_raises(etype, fn, ...)
@@ -37,23 +19,6 @@ local function assert_raises(etype, fn, ...)
   assert(not ok, ("expected %s, got success"):format(etype))
   assert(corral.is_error(err, etype), ("expected %s, got %s"):format(etype, tostring(err)))
   return err
-end
-
-local function assert_cancelled(err)
-  assert(corral.is_error(err, "CancelledError"),
-    "expected a CancelledError, got " .. tostring(err))
-end
-
-local function assert_no_running_task(fname, ok, err)
-  assert.is_false(ok)
-  assert.is_truthy(tostring(err):find(fname .. ": no running task", 1, true),
-    ("expected '%s: no running task', got %s"):format(fname, tostring(err)))
-end
-
-local function repr_is(obj, class, fields)
-  local s = tostring(obj)
-  local pat = "^<corral%." .. class .. " 0x%x+ " .. fields:gsub("%p", "%%%0") .. ">$"
-  assert(s:match(pat), ("expected <corral.%s 0x.. %s>, got %s"):format(class, fields, s))
 end
 
 -- An event log: log(...) appends the arguments joined by spaces.
@@ -65,6 +30,14 @@ local function new_log()
     lines[#lines + 1] = table.concat(parts, " ", 1, parts.n)
   end
   return log, lines
+end
+
+-- Asserts that put, put_nowait, get and get_nowait of q raise QueueShutDown.
+local function assert_shut_down(q)
+  assert_raises("QueueShutDown", q.put, q, "data")
+  assert_raises("QueueShutDown", q.put_nowait, q, "data")
+  assert_raises("QueueShutDown", q.get, q)
+  assert_raises("QueueShutDown", q.get_nowait, q)
 end
 
 local function drain(q)
@@ -856,10 +829,7 @@ describe("corral.Queue", function()
         tick()
         assert.is_true(get_task:done())
         assert_raises("QueueShutDown", get_task.await, get_task)
-        assert_raises("QueueShutDown", q.put, q, "data")
-        assert_raises("QueueShutDown", q.put_nowait, q, "data")
-        assert_raises("QueueShutDown", q.get, q)
-        assert_raises("QueueShutDown", q.get_nowait, q)
+        assert_shut_down(q)
       end
     end))
 
@@ -880,10 +850,7 @@ describe("corral.Queue", function()
         assert.equal("data", q:get())
         tick()
         assert.is_false(join_task:done())
-        assert_raises("QueueShutDown", q.put, q, "data")
-        assert_raises("QueueShutDown", q.put_nowait, q, "data")
-        assert_raises("QueueShutDown", q.get, q)
-        assert_raises("QueueShutDown", q.get_nowait, q)
+        assert_shut_down(q)
         q:task_done()
         tick()
         assert.is_true(join_task:done())
@@ -903,10 +870,7 @@ describe("corral.Queue", function()
         tick()
         assert.is_true(join_task:done())
         join_task:await()
-        assert_raises("QueueShutDown", q.put, q, "data")
-        assert_raises("QueueShutDown", q.put_nowait, q, "data")
-        assert_raises("QueueShutDown", q.get, q)
-        assert_raises("QueueShutDown", q.get_nowait, q)
+        assert_shut_down(q)
         assert_misuse("task_done() called too many times", q.task_done, q)
       end
     end))

@@ -5,24 +5,9 @@
 -- helper built on them: wait_for, shield, group), nothing is printed.
 -- Each case runs a script in a child process: build/corral script.lua.
 
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
+local support = require "support"
 
--- Runs `src` through build/corral with stderr sent to `stderr` (a shell
--- redirection target, "&1" to merge it into stdout); returns the output.
-local function run_script(src, stderr)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(src)
-  f:close()
-  local p = assert(io.popen("LUA_PATH='lua/?.lua;lua/?/init.lua;;' build/corral " .. path
-    .. " 2>" .. (stderr or "&1")))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  return out
-end
+local has, run_script = support.has, support.run_script
 
 -- A script: `body` runs as corral.run's main on the virtual clock; END is
 -- printed after the run and a full collection.
@@ -127,22 +112,17 @@ describe("errors nobody retrieves", function()
     assert.is_true(has(out, "shielded boom 4718"), out)
   end)
 
-  it("are not printed for main's error, which corral.run raises to its caller", function()
-    local out = run_script([[
+  -- Scripts that print END themselves; every error they raise contains `kept`.
+  for _, case in ipairs({
+    { "are not printed for main's error, which corral.run raises to its caller", "kept main", [[
       local ok, err = pcall(corral.run, function() corral.sleep(1); error("kept main 4901", 0) end,
                             { clock = "virtual" })
       assert(err == "kept main 4901")
       collectgarbage()
       collectgarbage()
       print("END")
-    ]])
-    assert.is_false(has(out, NEVER), out)
-    assert.is_false(has(out, "kept main"), out)
-    assert.is_true(has(out, "END"), out)
-  end)
-
-  it("are not printed for a task whose error loop:run_until_complete raised", function()
-    local out = run_script([[
+    ]] },
+    { "are not printed for a task whose error loop:run_until_complete raised", "kept ", [[
       local loop = corral.Loop({ clock = "virtual" })
       local t = loop:spawn(function() corral.sleep(1); error("kept task 4902", 0) end)
       assert(not pcall(loop.run_until_complete, loop, t))
@@ -151,11 +131,16 @@ describe("errors nobody retrieves", function()
       collectgarbage()
       collectgarbage()
       print("END")
-    ]])
-    assert.is_false(has(out, NEVER), out)
-    assert.is_false(has(out, "kept "), out)
-    assert.is_true(has(out, "END"), out)
-  end)
+    ]] },
+  }) do
+    local name, kept, src = case[1], case[2], case[3]
+    it(name, function()
+      local out = run_script(src)
+      assert.is_false(has(out, NEVER), out)
+      assert.is_false(has(out, kept), out)
+      assert.is_true(has(out, "END"), out)
+    end)
+  end
 
   describe("are not printed once the error was handed out by", function()
     local cases = {

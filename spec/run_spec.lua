@@ -2,16 +2,9 @@
 -- Orders were checked against the same programs under CPython 3.13 asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn, opts)
-  opts = opts or {}
-  opts.clock = opts.clock or "virtual"
-  return corral.run(fn, opts)
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
+local vrun, has = support.vrun, support.has
 
 describe("corral.run", function()
   it("returns every value main returns", function()

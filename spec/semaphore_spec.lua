@@ -4,47 +4,28 @@
 -- `await asyncio.sleep(0)`.
 
 local corral = require "corral"
+local support = require "support"
 
-local function run(main)
-  return corral.run(main, { clock = "virtual" })
-end
+local async, tick = support.async, support.tick
+local assert_misuse, assert_cancelled = support.assert_misuse, support.assert_cancelled
+local assert_no_running_task = support.assert_no_running_task
 
-local function async(main)
-  return function() return run(main) end
-end
-
-local function tick(n)
-  for _ = 1, n or 1 do corral.sleep(0) end
-end
-
--- Asserts that fn(...) raises the misuse error string `expected`, in the
--- luaL_error form (an optional "source:line: " position in front).
-local function assert_misuse(expected, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert(not ok, ("expected error %q, got success"):format(expected))
-  assert(type(err) == "string",
-    ("expected a misuse error string %q, got %s"):format(expected, tostring(err)))
-  local prefix = err:sub(1, #err - #expected)
-  assert(err:sub(-#expected) == expected and (prefix == "" or prefix:match("^.-:%d+: $")),
-    ("expected error %q, got %q"):format(expected, err))
-end
-
-local function assert_cancelled(err)
-  assert(corral.is_error(err, "CancelledError"),
-    "expected a CancelledError, got " .. tostring(err))
-end
-
-local function assert_no_running_task(ok, err)
-  assert.is_false(ok)
-  assert.is_truthy(tostring(err):find("no running task", 1, true),
-    "expected a 'no running task' error, got " .. tostring(err))
-end
-
+-- repr_is(obj, extra[, class]): tostring(obj) is "<corral.<class> 0x.. [<extra>]>",
+-- class "Semaphore" by default.
 local function repr_is(obj, extra, class)
-  class = class or "Semaphore"
-  local s = tostring(obj)
-  local pat = "^<corral%." .. class .. " 0x%x+ %[" .. extra:gsub("%p", "%%%0") .. "%]>$"
-  assert(s:match(pat), ("expected <corral.%s 0x.. [%s]>, got %s"):format(class, extra, s))
+  support.assert_repr(obj, class or "Semaphore", "[" .. extra .. "]")
+end
+
+-- c(n) for sem: a task body that acquires sem, appends n to result and
+-- returns true.
+local function acquirer(sem, result)
+  return function(n)
+    return function()
+      sem:acquire()
+      result[#result + 1] = n
+      return true
+    end
+  end
 end
 
 describe("corral.Semaphore", function()
@@ -177,13 +158,7 @@ describe("corral.Semaphore", function()
       assert.is_false(sem:locked())
       repr_is(sem, "unlocked, value:1")
 
-      local function c(n)
-        return function()
-          sem:acquire()
-          result[#result + 1] = n
-          return true
-        end
-      end
+      local c = acquirer(sem, result)
       local t1 = corral.spawn(c(1))
       local t2 = corral.spawn(c(2))
       local t3 = corral.spawn(c(3))
@@ -277,13 +252,7 @@ describe("corral.Semaphore", function()
       async(function()
         local sem = corral.Semaphore(0)
         local result = {}
-        local function c(n)
-          return function()
-            sem:acquire()
-            result[#result + 1] = n
-            return true
-          end
-        end
+        local c = acquirer(sem, result)
         local t1, t2, t3 = corral.spawn(c(1)), corral.spawn(c(2)), corral.spawn(c(3))
         tick()
         t1:cancel()

@@ -3,26 +3,10 @@
 -- Orders were checked against the same programs under CPython 3.13 asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
+local vrun, has, recorder = support.vrun, support.has, support.recorder
+local error_of = support.error_of
 
 describe("corral.sleep", function()
   it("sleep(0) yields exactly once: tasks interleave round-robin", function()

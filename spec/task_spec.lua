@@ -3,36 +3,10 @@
 -- Orders were checked against the same programs under CPython 3.13 asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
--- A task body: records tN and sleeps(0), n times.
-local function ticker(rec, n)
-  return function()
-    for i = 1, n do
-      rec("t" .. i)
-      corral.sleep(0)
-    end
-  end
-end
+local vrun, has, error_of = support.vrun, support.has, support.error_of
+local recorder, ticker = support.recorder, support.ticker
 
 local function sorted_names(tasks)
   local names = {}

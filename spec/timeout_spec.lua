@@ -4,32 +4,12 @@
 -- checked against the same programs under CPython asyncio.
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
-
--- corral.now() as text: "1" and "1.5" rather than "1.0".
-local function at() return ("%g"):format(corral.now()) end
+local vrun, has, error_of = support.vrun, support.has, support.error_of
+local recorder, at, is_cancel = support.recorder, support.at, support.is_cancel
 
 local function is_timeout(err) return corral.is_error(err, "TimeoutError") end
-local function is_cancel(err) return corral.is_error(err, "CancelledError") end
 
 -- A function that sleeps d seconds, recording a CancelledError it sees
 -- (then re-raising it), and returns v.

@@ -4,26 +4,10 @@
 -- asyncio.as_completed).
 
 local corral = require "corral"
+local support = require "support"
 
-local function vrun(fn)
-  return corral.run(fn, { clock = "virtual" })
-end
-
-local function has(s, sub)
-  return type(s) == "string" and s:find(sub, 1, true) ~= nil
-end
-
--- The error a call raises, or nil if it returned.
-local function error_of(fn, ...)
-  local ok, err = pcall(fn, ...)
-  if ok then return nil end
-  return err
-end
-
-local function recorder()
-  local ev = {}
-  return ev, function(x) ev[#ev + 1] = x end
-end
+local vrun, has, error_of = support.vrun, support.has, support.error_of
+local recorder = support.recorder
 
 -- A task body that sleeps d and returns v (or raises v when fail is set).
 local function after(d, v, fail)

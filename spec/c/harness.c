@@ -53,6 +53,9 @@ const char *h_errname(int rc) {
     case CR_ERESET: return "reset";
     case CR_ENOMEM: return "nomem";
     case CR_EINVAL: return "einval";
+    case CR_EQUEUE_EMPTY: return "empty";
+    case CR_EQUEUE_FULL: return "full";
+    case CR_EQUEUE_SHUTDOWN: return "shutdown";
     default: return "?";
     }
 }
@@ -75,6 +78,9 @@ static const char *act_name(const act *a) {
     case A_BAR_RESET: return "reset";
     case A_BAR_ABORT: return "abort";
     case A_AWAIT: return "await";
+    case A_Q_PUT: return "put";
+    case A_Q_GET: return "get";
+    case A_Q_JOIN: return "join";
     case A_UNLOCK: return "unlock";
     case A_NOTIFY: return "notify";
     case A_SEMA_REL: return "rel";
@@ -141,6 +147,12 @@ static int act_finished(ttask *t, int rc) {
             snprintf(buf, sizeof buf, "bar%ld", t->core.op.value);
         else if (a->kind == A_AWAIT && a->tag == NULL)
             snprintf(buf, sizeof buf, "await=%d", ((cr_future *)a->obj)->value);
+        else if (a->kind == A_Q_GET && a->tag == NULL)
+            snprintf(buf, sizeof buf, "get=%ld", t->core.op.value);
+        else if (a->kind == A_Q_PUT && a->tag == NULL)
+            snprintf(buf, sizeof buf, "put=%ld", a->n);
+        else if (a->kind == A_Q_JOIN && a->tag == NULL)
+            snprintf(buf, sizeof buf, "joined");
         else
             snprintf(buf, sizeof buf, "%s", act_name(a));
         h_tlog(t, buf);
@@ -253,6 +265,21 @@ static void run_script(ttask *t) {
             if (!run_op(t))
                 return;
             continue;
+        case A_Q_PUT:
+            cr_op_queue_put(ct, a->obj, a->n);
+            if (!run_op(t))
+                return;
+            continue;
+        case A_Q_GET:
+            cr_op_queue_get(ct, a->obj);
+            if (!run_op(t))
+                return;
+            continue;
+        case A_Q_JOIN:
+            cr_op_queue_join(ct, a->obj);
+            if (!run_op(t))
+                return;
+            continue;
         case A_CANCEL: {
             char buf[32];
             snprintf(buf, sizeof buf, "cancel=%d", cr_task_cancel(a->obj));
@@ -313,6 +340,11 @@ void h_setup(void) {
 
 void h_teardown(void) {
     cr_loop_free(&H);
+}
+
+void h_abandon_all(void) {
+    while (!cr_list_is_empty(&H.tasks))
+        cr_task_abandon(cr_container_of(H.tasks.next, cr_task, tasks_link));
 }
 
 void h_spawn(ttask *t, const char *name, const act *script) {

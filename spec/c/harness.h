@@ -42,6 +42,9 @@ enum act_kind {
     A_BAR_RESET,   /* cr_op_barrier_reset; logs "reset" */
     A_BAR_ABORT,   /* cr_op_barrier_abort; logs "abort" */
     A_AWAIT,       /* cr_op_await(obj = cr_future*); logs "await=<value>" */
+    A_Q_PUT,       /* cr_op_queue_put(obj = cr_queue*, item n); logs "put=<item>" */
+    A_Q_GET,       /* cr_op_queue_get(obj = cr_queue*); logs "get=<item>" */
+    A_Q_JOIN,      /* cr_op_queue_join(obj = cr_queue*); logs "joined" */
     A_CANCEL,      /* cr_task_cancel(obj = cr_task*); logs "cancel=<rc>" */
     A_CALL,        /* fn(self, obj); silent */
     A_LOG,         /* logs tag */
@@ -52,9 +55,9 @@ typedef void (*act_fn)(ttask *self, void *obj);
 
 typedef struct act {
     int kind;          /* enum act_kind */
-    void *obj;         /* the primitive / future / task operated on */
+    void *obj;         /* the primitive / queue / future / task operated on */
     double d;          /* sleep delay */
-    long n;            /* notify count */
+    long n;            /* notify count; the item (A_Q_PUT) */
     int catch_;        /* errors of this action are logged and the script goes on */
     const char *tag;   /* log text (A_LOG), or overrides the op's log name */
     act_fn fn;         /* A_CALL */
@@ -86,6 +89,11 @@ typedef struct act {
 #define BAR_WAIT_C(o)    {.kind = A_BAR_WAIT, .obj = (o), .catch_ = 1}
 #define BAR_RESET(o)     {.kind = A_BAR_RESET, .obj = (o)}
 #define BAR_ABORT(o)     {.kind = A_BAR_ABORT, .obj = (o)}
+#define Q_PUT(o, x)      {.kind = A_Q_PUT, .obj = (o), .n = (x)}
+#define Q_PUT_C(o, x)    {.kind = A_Q_PUT, .obj = (o), .n = (x), .catch_ = 1}
+#define Q_GET(o)         {.kind = A_Q_GET, .obj = (o)}
+#define Q_GET_C(o)       {.kind = A_Q_GET, .obj = (o), .catch_ = 1}
+#define Q_JOIN(o)        {.kind = A_Q_JOIN, .obj = (o)}
 #define AWAIT(o)         {.kind = A_AWAIT, .obj = (o)}
 #define AWAIT_C(o)       {.kind = A_AWAIT, .obj = (o), .catch_ = 1}
 #define CANCEL(o)        {.kind = A_CANCEL, .obj = (o)}
@@ -120,6 +128,9 @@ extern int h_quiet;
 void h_setup(void);
 /* Free the loop's storage. */
 void h_teardown(void);
+/* Abandon every task still on the loop (cr_task_abandon), detaching it from
+ * what it waits on: before a test frees that itself (a queue). */
+void h_abandon_all(void);
 /* Initialise `t` with `script` and schedule its first step. */
 void h_spawn(ttask *t, const char *name, const act *script);
 /* One iteration (timeout INFINITY); returns cr_loop_run_once's count. */

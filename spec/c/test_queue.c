@@ -1,163 +1,19 @@
 /*
  * test_queue.c - the queue core (csrc/core/queue.c): storage order of the
  * three kinds, growth and wrap-around, and the waiter protocol of
- * asyncio 3.13's Queue driven by small C tasks.
+ * asyncio 3.13's Queue driven by the scripted tasks of harness.h.
  *
- * A test task (qtask) runs a script of queue actions; each blocking one
- * is a cr_op run as csrc/lua does it (CR_WAIT: report CR_STEP_BLOCKED and
- * run the op again on the next step).  Events go to a log as
- * "name:what@iteration"; the test body drives iterations with iter() and
- * acts between them (put_nowait, get_nowait, cancel, shutdown).
+ * The waiter tests spawn harness tasks whose scripts use the queue Q
+ * (Q_PUT / Q_GET / Q_JOIN, then LOGT("end")); the test body drives
+ * iterations with h_iter() and acts between them (put_nowait, get_nowait,
+ * cancel, shutdown).
  */
 #include <stdlib.h>
 
-#include "../../csrc/core/core.h"
+#include "harness.h"
 #include "test.h"
 
 void suite_queue(void);
-
-enum { S_END = 0, S_PUT, S_GET, S_JOIN, S_YIELD };
-
-typedef struct qstep {
-    int kind;       /* S_* */
-    long item;      /* S_PUT: the item */
-} qstep;
-
-typedef struct qtask {
-    cr_task core;          /* first member: the step function casts */
-    const char *name;      /* for the log */
-    const qstep *script;   /* ended by S_END */
-    int pc;                /* next step of the script */
-    int in_op;             /* an op is suspended */
-    int launched;          /* the first step ran */
-} qtask;
-
-static cr_loop loop;
-static cr_queue *Q;        /* the queue the scripts use */
-static int iteration;      /* iterations run since setup() */
-static char logbuf[2048];
-
-static void tlog(const qtask *t, const char *what, long value, int has_value) {
-    size_t n = strlen(logbuf);
-    if (n)
-        logbuf[n++] = ' ';
-    if (has_value)
-        snprintf(logbuf + n, sizeof logbuf - n, "%s:%s=%ld@%d", t->name, what, value, iteration);
-    else
-        snprintf(logbuf + n, sizeof logbuf - n, "%s:%s@%d", t->name, what, iteration);
-}
-
-static const char *rc_name(int rc) {
-    switch (rc) {
-    case CR_OK: return "ok";
-    case CR_ECANCELLED: return "cancelled";
-    case CR_EQUEUE_EMPTY: return "EMPTY";
-    case CR_EQUEUE_FULL: return "FULL";
-    case CR_EQUEUE_SHUTDOWN: return "SHUTDOWN";
-    case CR_ENOMEM: return "ENOMEM";
-    default: return "?";
-    }
-}
-
-static const char *kind_name(int kind) {
-    switch (kind) {
-    case S_PUT: return "put";
-    case S_GET: return "get";
-    case S_JOIN: return "join";
-    default: return "yield";
-    }
-}
-
-static void qstep_fn(cr_loop *l, cr_task *ctask, int cancel) {
-    (void)l;
-    qtask *t = (qtask *)ctask;
-    if (!t->launched) {
-        t->launched = 1;
-        if (cancel) {
-            tlog(t, "cancelled-before-start", 0, 0);
-            cr_task_step_done(ctask, CR_STEP_CANCELLED);
-            return;
-        }
-    }
-    for (;;) {
-        const qstep *s = &t->script[t->pc];
-        if (!t->in_op) {
-            switch (s->kind) {
-            case S_END:
-                tlog(t, "end", 0, 0);
-                cr_task_step_done(ctask, CR_STEP_RETURNED);
-                return;
-            case S_PUT:
-                cr_op_queue_put(ctask, Q, s->item);
-                break;
-            case S_GET:
-                cr_op_queue_get(ctask, Q);
-                break;
-            case S_JOIN:
-                cr_op_queue_join(ctask, Q);
-                break;
-            default:
-                cr_op_sleep(ctask, 0);
-                break;
-            }
-            t->in_op = 1;
-        }
-        int rc = cr_op_run(ctask);
-        if (rc == CR_WAIT) {
-            cr_task_step_done(ctask, CR_STEP_BLOCKED);
-            return;
-        }
-        t->in_op = 0;
-        t->pc++;
-        if (rc == CR_OK && s->kind == S_GET) {
-            tlog(t, "get", ctask->op.value, 1);
-        } else if (rc == CR_OK && s->kind == S_PUT) {
-            tlog(t, "put", s->item, 1);
-        } else if (rc == CR_OK && s->kind == S_JOIN) {
-            tlog(t, "joined", 0, 0);
-        } else if (rc != CR_OK) {
-            char what[48];
-            snprintf(what, sizeof what, "%s:%s", kind_name(s->kind), rc_name(rc));
-            tlog(t, what, 0, 0);
-        }
-        if (rc == CR_ECANCELLED) {
-            cr_task_step_done(ctask, CR_STEP_CANCELLED);
-            return;
-        }
-    }
-}
-
-static void setup(void) {
-    cr_loop_init(&loop, qstep_fn, 1);
-    iteration = 0;
-    logbuf[0] = '\0';
-}
-
-static void spawn(qtask *t, const char *name, const qstep *script) {
-    memset(t, 0, sizeof *t);
-    t->name = name;
-    t->script = script;
-    cr_task_init(&t->core, &loop);
-}
-
-static void iter(void) {
-    iteration++;
-    cr_loop_run_once(&loop, 0);
-}
-
-/* Iterate until nothing is ready (at most 100 iterations). */
-static void settle(void) {
-    for (int i = 0; i < 100 && !cr_list_is_empty(&loop.ready); i++)
-        iter();
-}
-
-/* Abandon what still waits, free the loop and the queue. */
-static void teardown(cr_queue *q) {
-    while (!cr_list_is_empty(&loop.tasks))
-        cr_task_abandon(cr_container_of(loop.tasks.next, cr_task, tasks_link));
-    cr_loop_free(&loop);
-    cr_queue_free(q);
-}
 
 static long get1(cr_queue *q) {
     cr_queue_item item = -999;
@@ -421,348 +277,311 @@ static void storage_tests(void) {
 
 /* ---- waiters ---- */
 
-static const qstep GET1[] = {{S_GET, 0}, {S_END, 0}};
-static const qstep GET2[] = {{S_GET, 0}, {S_GET, 0}, {S_END, 0}};
-static const qstep JOIN[] = {{S_JOIN, 0}, {S_END, 0}};
+static cr_queue Q; /* the queue of the waiter tests */
+
+/* A fresh loop and an empty FIFO queue Q of `maxsize` (0: unbounded). */
+static cr_queue *q_setup(size_t maxsize) {
+    cr_queue_init(&Q, CR_QUEUE_FIFO, maxsize, NULL, NULL);
+    h_setup();
+    return &Q;
+}
+
+/* Abandon what still waits, free the loop and the queue. */
+static void q_teardown(void) {
+    h_abandon_all();
+    h_teardown();
+    cr_queue_free(&Q);
+}
+
+/* The _C scripts go on after a queue error (QueueShutDown); the others end
+ * the task on it. */
+static const act GET1[] = {Q_GET(&Q), LOGT("end"), END()};
+static const act GET1_C[] = {Q_GET_C(&Q), LOGT("end"), END()};
+static const act GET2_C[] = {Q_GET_C(&Q), Q_GET_C(&Q), LOGT("end"), END()};
+static const act JOIN[] = {Q_JOIN(&Q), LOGT("end"), END()};
+static const act PUT2[] = {Q_PUT(&Q, 2), LOGT("end"), END()};
+static const act PUT2_C[] = {Q_PUT_C(&Q, 2), LOGT("end"), END()};
+static const act PUT3[] = {Q_PUT(&Q, 3), LOGT("end"), END()};
 
 /* get on a non-empty queue does not suspend */
 static void waiters_1(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    cr_queue_put_nowait(&q, 7);
-    qtask a;
-    spawn(&a, "A", GET1);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:get=7@1 A:end@1");
-    teardown(&q);
+    cr_queue *q = q_setup(0);
+    cr_queue_put_nowait(q, 7);
+    ttask a;
+    h_spawn(&a, "A", GET1);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:get=7@1 A:end@1");
+    q_teardown();
 }
 
 /* put wakes the head getter only; the woken getter leaves the queue */
 static void waiters_2(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    spawn(&a, "A", GET1);
-    spawn(&b, "B", GET1);
-    iter();
-    ASSERT_EQ(q.getters.n, 2);
-    cr_queue_put_nowait(&q, 1);
-    ASSERT_EQ(q.getters.n, 1);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:get=1@2 A:end@2");
-    cr_queue_put_nowait(&q, 2);
-    settle();
-    ASSERT_STR_EQ(logbuf, "A:get=1@2 A:end@2 B:get=2@3 B:end@3");
-    teardown(&q);
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    h_spawn(&a, "A", GET1);
+    h_spawn(&b, "B", GET1);
+    h_iter();
+    ASSERT_EQ(q->getters.n, 2);
+    cr_queue_put_nowait(q, 1);
+    ASSERT_EQ(q->getters.n, 1);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:get=1@2 A:end@2");
+    cr_queue_put_nowait(q, 2);
+    h_run(100);
+    ASSERT_STR_EQ(h_logstr(), "A:get=1@2 A:end@2 B:get=2@3 B:end@3");
+    q_teardown();
 }
 
 /* a newcomer takes the item first; the woken getter queues again at the back */
 static void waiters_3(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    spawn(&a, "A", GET1);
-    spawn(&b, "B", GET1);
-    iter();
-    cr_queue_put_nowait(&q, 1); /* wakes A */
-    ASSERT_EQ(get1(&q), 1);     /* but the item is gone */
-    iter();                     /* A finds it empty: waits behind B */
-    ASSERT_STR_EQ(logbuf, "");
-    ASSERT_EQ(q.getters.n, 2);
-    cr_queue_put_nowait(&q, 2);
-    iter();
-    cr_queue_put_nowait(&q, 3);
-    iter();
-    ASSERT_STR_EQ(logbuf, "B:get=2@3 B:end@3 A:get=3@4 A:end@4");
-    teardown(&q);
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    h_spawn(&a, "A", GET1);
+    h_spawn(&b, "B", GET1);
+    h_iter();
+    cr_queue_put_nowait(q, 1); /* wakes A */
+    ASSERT_EQ(get1(q), 1);     /* but the item is gone */
+    h_iter();                  /* A finds it empty: waits behind B */
+    ASSERT_STR_EQ(h_logstr(), "");
+    ASSERT_EQ(q->getters.n, 2);
+    cr_queue_put_nowait(q, 2);
+    h_iter();
+    cr_queue_put_nowait(q, 3);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "B:get=2@3 B:end@3 A:get=3@4 A:end@4");
+    q_teardown();
 }
 
 /* a getter cancelled after its wakeup passes the wakeup on */
 static void waiters_4(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    spawn(&a, "A", GET1);
-    spawn(&b, "B", GET1);
-    iter();
-    cr_queue_put_nowait(&q, 1);  /* wakes A */
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    h_spawn(&a, "A", GET1);
+    h_spawn(&b, "B", GET1);
+    h_iter();
+    cr_queue_put_nowait(q, 1);  /* wakes A */
     ASSERT_EQ(cr_task_cancel(&a.core), 1);
-    iter();                      /* A: cancelled, wakes B */
-    ASSERT_EQ(q.getters.n, 0);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:get:cancelled@2 B:get=1@3 B:end@3");
-    ASSERT_EQ(cr_queue_size(&q), 0);
-    teardown(&q);
+    h_iter();                   /* A: cancelled, wakes B */
+    ASSERT_EQ(q->getters.n, 0);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:get!cancelled@2 A:cancelled@2 B:get=1@3 B:end@3");
+    ASSERT_EQ(cr_queue_size(q), 0);
+    q_teardown();
 }
 
 /* a getter cancelled before any wakeup is skipped by put */
 static void waiters_5(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    spawn(&a, "A", GET1);
-    spawn(&b, "B", GET1);
-    iter();
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    h_spawn(&a, "A", GET1);
+    h_spawn(&b, "B", GET1);
+    h_iter();
     cr_task_cancel(&a.core);
-    ASSERT_EQ(q.getters.n, 2);   /* still listed until it runs */
-    cr_queue_put_nowait(&q, 1);  /* skips A, wakes B */
-    ASSERT_EQ(q.getters.n, 0);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:get:cancelled@2 B:get=1@2 B:end@2");
-    teardown(&q);
+    ASSERT_EQ(q->getters.n, 2);   /* still listed until it runs */
+    cr_queue_put_nowait(q, 1);  /* skips A, wakes B */
+    ASSERT_EQ(q->getters.n, 0);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:get!cancelled@2 A:cancelled@2 B:get=1@2 B:end@2");
+    q_teardown();
 }
 
 /* a getter cancelled after its wakeup, queue emptied meanwhile: nobody else is woken */
 static void waiters_6(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    spawn(&a, "A", GET1);
-    spawn(&b, "B", GET1);
-    iter();
-    cr_queue_put_nowait(&q, 1);
-    ASSERT_EQ(get1(&q), 1);
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    h_spawn(&a, "A", GET1);
+    h_spawn(&b, "B", GET1);
+    h_iter();
+    cr_queue_put_nowait(q, 1);
+    ASSERT_EQ(get1(q), 1);
     cr_task_cancel(&a.core);
-    iter();
-    ASSERT_EQ(q.getters.n, 1);   /* B still waits */
-    ASSERT_STR_EQ(logbuf, "A:get:cancelled@2");
-    teardown(&q);
+    h_iter();
+    ASSERT_EQ(q->getters.n, 1);   /* B still waits */
+    ASSERT_STR_EQ(h_logstr(), "A:get!cancelled@2 A:cancelled@2");
+    q_teardown();
 }
 
 /* put blocks while full; get wakes the head putter */
 static void waiters_7(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 1, NULL, NULL);
-    Q = &q;
-    setup();
-    static const qstep put2[] = {{S_PUT, 2}, {S_END, 0}};
-    static const qstep put3[] = {{S_PUT, 3}, {S_END, 0}};
-    cr_queue_put_nowait(&q, 1);
-    qtask a, b;
-    spawn(&a, "A", put2);
-    spawn(&b, "B", put3);
-    iter();
-    ASSERT_EQ(q.putters.n, 2);
-    ASSERT_EQ(get1(&q), 1);
-    ASSERT_EQ(q.putters.n, 1);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:put=2@2 A:end@2");
-    ASSERT_EQ(get1(&q), 2);
-    iter();
-    ASSERT_EQ(get1(&q), 3);
-    ASSERT_STR_EQ(logbuf, "A:put=2@2 A:end@2 B:put=3@3 B:end@3");
-    ASSERT_EQ(q.unfinished, 3);
-    teardown(&q);
+    cr_queue *q = q_setup(1);
+    cr_queue_put_nowait(q, 1);
+    ttask a, b;
+    h_spawn(&a, "A", PUT2);
+    h_spawn(&b, "B", PUT3);
+    h_iter();
+    ASSERT_EQ(q->putters.n, 2);
+    ASSERT_EQ(get1(q), 1);
+    ASSERT_EQ(q->putters.n, 1);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:put=2@2 A:end@2");
+    ASSERT_EQ(get1(q), 2);
+    h_iter();
+    ASSERT_EQ(get1(q), 3);
+    ASSERT_STR_EQ(h_logstr(), "A:put=2@2 A:end@2 B:put=3@3 B:end@3");
+    ASSERT_EQ(q->unfinished, 3);
+    q_teardown();
 }
 
 /* a putter cancelled after its wakeup passes the wakeup on */
 static void waiters_8(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 1, NULL, NULL);
-    Q = &q;
-    setup();
-    static const qstep put2[] = {{S_PUT, 2}, {S_END, 0}};
-    static const qstep put3[] = {{S_PUT, 3}, {S_END, 0}};
-    cr_queue_put_nowait(&q, 1);
-    qtask a, b;
-    spawn(&a, "A", put2);
-    spawn(&b, "B", put3);
-    iter();
-    ASSERT_EQ(get1(&q), 1);       /* wakes A */
+    cr_queue *q = q_setup(1);
+    cr_queue_put_nowait(q, 1);
+    ttask a, b;
+    h_spawn(&a, "A", PUT2);
+    h_spawn(&b, "B", PUT3);
+    h_iter();
+    ASSERT_EQ(get1(q), 1);       /* wakes A */
     cr_task_cancel(&a.core);
-    iter();                       /* A cancelled: wakes B */
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:put:cancelled@2 B:put=3@3 B:end@3");
-    ASSERT_EQ(get1(&q), 3);
-    ASSERT_EQ(q.unfinished, 2);
-    teardown(&q);
+    h_iter();                    /* A cancelled: wakes B */
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:put!cancelled@2 A:cancelled@2 B:put=3@3 B:end@3");
+    ASSERT_EQ(get1(q), 3);
+    ASSERT_EQ(q->unfinished, 2);
+    q_teardown();
 }
 
 /* a woken putter that finds the queue full again waits at the back */
 static void waiters_9(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 1, NULL, NULL);
-    Q = &q;
-    setup();
-    static const qstep put2[] = {{S_PUT, 2}, {S_END, 0}};
-    static const qstep put3[] = {{S_PUT, 3}, {S_END, 0}};
-    cr_queue_put_nowait(&q, 1);
-    qtask a, b;
-    spawn(&a, "A", put2);
-    spawn(&b, "B", put3);
-    iter();
-    ASSERT_EQ(get1(&q), 1);                   /* wakes A */
-    ASSERT_EQ(cr_queue_put_nowait(&q, 9), CR_OK); /* a newcomer fills it */
-    iter();
-    ASSERT_STR_EQ(logbuf, "");
-    ASSERT_EQ(get1(&q), 9);                   /* wakes B, now first */
-    iter();
-    ASSERT_EQ(get1(&q), 3);
-    iter();
-    ASSERT_EQ(get1(&q), 2);
-    ASSERT_STR_EQ(logbuf, "B:put=3@3 B:end@3 A:put=2@4 A:end@4");
-    teardown(&q);
+    cr_queue *q = q_setup(1);
+    cr_queue_put_nowait(q, 1);
+    ttask a, b;
+    h_spawn(&a, "A", PUT2);
+    h_spawn(&b, "B", PUT3);
+    h_iter();
+    ASSERT_EQ(get1(q), 1);                   /* wakes A */
+    ASSERT_EQ(cr_queue_put_nowait(q, 9), CR_OK); /* a newcomer fills it */
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "");
+    ASSERT_EQ(get1(q), 9);                   /* wakes B, now first */
+    h_iter();
+    ASSERT_EQ(get1(q), 3);
+    h_iter();
+    ASSERT_EQ(get1(q), 2);
+    ASSERT_STR_EQ(h_logstr(), "B:put=3@3 B:end@3 A:put=2@4 A:end@4");
+    q_teardown();
 }
 
 /* join returns at once with nothing unfinished, else after the last task_done */
 static void waiters_10(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b, c;
-    spawn(&a, "A", JOIN);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:joined@1 A:end@1");
-    cr_queue_put_nowait(&q, 1);
-    cr_queue_put_nowait(&q, 2);
-    spawn(&b, "B", JOIN);
-    spawn(&c, "C", JOIN);
-    iter();
-    ASSERT_EQ(q.finished.waiters.n, 2);
-    ASSERT_EQ(cr_queue_task_done(&q), CR_OK);
-    iter();
-    ASSERT_EQ(cr_queue_task_done(&q), CR_OK);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:joined@1 A:end@1 B:joined@4 B:end@4 C:joined@4 C:end@4");
-    ASSERT_EQ(q.finished.waiters.n, 0);
-    teardown(&q);
+    cr_queue *q = q_setup(0);
+    ttask a, b, c;
+    h_spawn(&a, "A", JOIN);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:joined@1 A:end@1");
+    cr_queue_put_nowait(q, 1);
+    cr_queue_put_nowait(q, 2);
+    h_spawn(&b, "B", JOIN);
+    h_spawn(&c, "C", JOIN);
+    h_iter();
+    ASSERT_EQ(q->finished.waiters.n, 2);
+    ASSERT_EQ(cr_queue_task_done(q), CR_OK);
+    h_iter();
+    ASSERT_EQ(cr_queue_task_done(q), CR_OK);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:joined@1 A:end@1 B:joined@4 B:end@4 C:joined@4 C:end@4");
+    ASSERT_EQ(q->finished.waiters.n, 0);
+    q_teardown();
 }
 
 /* a cancelled joiner leaves; the others still join */
 static void waiters_11(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    cr_queue_put_nowait(&q, 1);
-    spawn(&a, "A", JOIN);
-    spawn(&b, "B", JOIN);
-    iter();
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    cr_queue_put_nowait(q, 1);
+    h_spawn(&a, "A", JOIN);
+    h_spawn(&b, "B", JOIN);
+    h_iter();
     cr_task_cancel(&a.core);
-    iter();
-    ASSERT_EQ(q.finished.waiters.n, 1);
-    cr_queue_task_done(&q);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:join:cancelled@2 B:joined@3 B:end@3");
-    teardown(&q);
+    h_iter();
+    ASSERT_EQ(q->finished.waiters.n, 1);
+    cr_queue_task_done(q);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:join!cancelled@2 A:cancelled@2 B:joined@3 B:end@3");
+    q_teardown();
 }
 
 /* shutdown wakes every getter and putter; they see QueueShutDown */
 static void waiters_12(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a, b;
-    spawn(&a, "A", GET1);
-    spawn(&b, "B", GET1);
-    iter();
-    cr_queue_shutdown(&q, 0, NULL, NULL);
-    ASSERT_EQ(q.getters.n, 0);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:get:SHUTDOWN@2 A:end@2 B:get:SHUTDOWN@2 B:end@2");
-    teardown(&q);
+    cr_queue *q = q_setup(0);
+    ttask a, b;
+    h_spawn(&a, "A", GET1_C);
+    h_spawn(&b, "B", GET1_C);
+    h_iter();
+    cr_queue_shutdown(q, 0, NULL, NULL);
+    ASSERT_EQ(q->getters.n, 0);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:get!shutdown@2 A:end@2 B:get!shutdown@2 B:end@2");
+    q_teardown();
 }
 
 /* shutdown: blocked putters fail, getters drain what is left */
 static void waiters_13(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 1, NULL, NULL);
-    Q = &q;
-    setup();
-    static const qstep put2[] = {{S_PUT, 2}, {S_END, 0}};
-    qtask a, b;
-    cr_queue_put_nowait(&q, 1);
-    spawn(&a, "A", put2);
-    iter();
-    cr_queue_shutdown(&q, 0, NULL, NULL);
-    spawn(&b, "B", GET2);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:put:SHUTDOWN@2 A:end@2 B:get=1@2 B:get:SHUTDOWN@2 B:end@2");
-    teardown(&q);
+    cr_queue *q = q_setup(1);
+    ttask a, b;
+    cr_queue_put_nowait(q, 1);
+    h_spawn(&a, "A", PUT2_C);
+    h_iter();
+    cr_queue_shutdown(q, 0, NULL, NULL);
+    h_spawn(&b, "B", GET2_C);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:put!shutdown@2 A:end@2 B:get=1@2 B:get!shutdown@2 B:end@2");
+    q_teardown();
 }
 
 /* shutdown: a woken putter of a no-longer-full queue still fails */
 static void waiters_14(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 1, NULL, NULL);
-    Q = &q;
-    setup();
-    static const qstep put2[] = {{S_PUT, 2}, {S_END, 0}};
-    qtask a;
-    cr_queue_put_nowait(&q, 1);
-    spawn(&a, "A", put2);
-    iter();
-    ASSERT_EQ(get1(&q), 1);
-    cr_queue_shutdown(&q, 0, NULL, NULL);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:put:SHUTDOWN@2 A:end@2");
-    ASSERT_EQ(cr_queue_size(&q), 0);
-    teardown(&q);
+    cr_queue *q = q_setup(1);
+    ttask a;
+    cr_queue_put_nowait(q, 1);
+    h_spawn(&a, "A", PUT2_C);
+    h_iter();
+    ASSERT_EQ(get1(q), 1);
+    cr_queue_shutdown(q, 0, NULL, NULL);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:put!shutdown@2 A:end@2");
+    ASSERT_EQ(cr_queue_size(q), 0);
+    q_teardown();
 }
 
 /* shutdown(immediate) releases joiners when the drop finishes everything */
 static void waiters_15(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a;
-    cr_queue_put_nowait(&q, 1);
-    cr_queue_put_nowait(&q, 2);
-    spawn(&a, "A", JOIN);
-    iter();
+    cr_queue *q = q_setup(0);
+    ttask a;
+    cr_queue_put_nowait(q, 1);
+    cr_queue_put_nowait(q, 2);
+    h_spawn(&a, "A", JOIN);
+    h_iter();
     ndropped = 0;
-    cr_queue_shutdown(&q, 1, record_drop, NULL);
+    cr_queue_shutdown(q, 1, record_drop, NULL);
     ASSERT_EQ(ndropped, 2);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:joined@2 A:end@2");
-    teardown(&q);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:joined@2 A:end@2");
+    q_teardown();
 }
 
 /* cancelled before its first step: nothing queued */
 static void waiters_16(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a;
-    spawn(&a, "A", GET1);
+    cr_queue *q = q_setup(0);
+    ttask a;
+    h_spawn(&a, "A", GET1);
     cr_task_cancel(&a.core);
-    iter();
-    ASSERT_STR_EQ(logbuf, "A:cancelled-before-start@1");
-    ASSERT_EQ(q.getters.n, 0);
-    teardown(&q);
+    h_iter();
+    ASSERT_STR_EQ(h_logstr(), "A:cancelled@1");
+    ASSERT_EQ(q->getters.n, 0);
+    q_teardown();
 }
 
 /* cr_queue_free forgets queued waiters without waking them */
 static void waiters_17(void) {
-    cr_queue q;
-    cr_queue_init(&q, CR_QUEUE_FIFO, 0, NULL, NULL);
-    Q = &q;
-    setup();
-    qtask a;
-    spawn(&a, "A", GET1);
-    iter();
-    cr_queue_free(&q);
-    ASSERT_EQ(q.getters.n, 0);
+    cr_queue *q = q_setup(0);
+    ttask a;
+    h_spawn(&a, "A", GET1);
+    h_iter();
+    cr_queue_free(q);
+    ASSERT_EQ(q->getters.n, 0);
     ASSERT_TRUE(a.core.wait.queue == NULL);
     ASSERT_TRUE(!cr_future_done(&a.core.wait));
-    teardown(&q);
+    q_teardown();
 }
 
 static void waiter_tests(void) {
