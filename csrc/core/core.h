@@ -206,8 +206,9 @@ struct cr_task {
     cr_future wait;          /* embedded waiter for primitives and sleep */
     cr_handle timer;         /* embedded timer for sleep */
     cr_link tasks_link;      /* membership in loop->tasks while not done */
-    cr_future *waiting_on;   /* future the task is blocked on, or NULL */
-    cr_future *block;        /* set by cr_task_block_on during a step */
+    cr_future *waiting_on;   /* future the task is blocked on (during a step:
+                              * the one that woke it, until cr_task_block_on
+                              * names the next), or NULL */
     cr_op op;                /* the blocking op in progress */
     uint64_t id;             /* 1-based creation number in its loop */
     int cancels_requested;   /* cancel() calls minus uncancel() calls */

@@ -25,7 +25,6 @@ void cr_task_init(cr_task *task, cr_loop *loop) {
     cr_list_push_back(&loop->tasks, &task->tasks_link);
     loop->ntasks++;
     task->waiting_on = NULL;
-    task->block = NULL;
     task->op.fn = NULL;
     task->id = ++loop->task_counter;
     task->cancels_requested = 0;
@@ -59,7 +58,7 @@ int cr_task_uncancel(cr_task *task) {
 void cr_task_block_on(cr_task *task, cr_future *future) {
     assert(!task->blocked);
     task->blocked = 1;
-    task->block = future;
+    task->waiting_on = future; /* its wake status was read already */
 }
 
 int cr_task_wake_status(const cr_task *task) {
@@ -91,18 +90,17 @@ static void task_step(cr_loop *loop, cr_handle *handle) {
 void cr_task_step_done(cr_task *task, int result) {
     cr_loop *loop = task->fut.loop;
     task->cancel_thrown = 0;
-    task->waiting_on = NULL;
+    if (result != CR_STEP_BLOCKED)
+        task->waiting_on = NULL;
     switch (result) {
     case CR_STEP_BLOCKED: {
         assert(task->blocked);
-        cr_future *future = task->block;
+        cr_future *future = task->waiting_on;
         task->blocked = 0;
-        task->block = NULL;
         if (future == NULL) {
             cr_loop_call_soon(loop, &task->step);
             return;
         }
-        task->waiting_on = future;
         cr_future_add_callback(future, &task->step);
         if (task->must_cancel) {
             /* cancelled during this step: pass it on with its message */

@@ -33,25 +33,28 @@ static int push_index(lua_State *L, ltask *self) {
     return 1;
 }
 
+static const lcr_blocker wait_blocker = {"Barrier", push_index};
+static const lcr_blocker change_blocker = {"Barrier", lcr_push_none};
+
 static int barrier_wait(lua_State *L) {
     lbarrier *barrier = check_barrier(L, 1);
     ltask *self = lcr_need_task(L, "barrier:wait");
     cr_op_barrier_wait(&self->core, &barrier->core);
-    return lcr_block(L, self, "Barrier", push_index);
+    return lcr_block(L, self, &wait_blocker);
 }
 
 static int barrier_reset(lua_State *L) {
     lbarrier *barrier = check_barrier(L, 1);
     ltask *self = lcr_need_task(L, "barrier:reset");
     cr_op_barrier_reset(&self->core, &barrier->core);
-    return lcr_block(L, self, "Barrier", lcr_push_none);
+    return lcr_block(L, self, &change_blocker);
 }
 
 static int barrier_abort(lua_State *L) {
     lbarrier *barrier = check_barrier(L, 1);
     ltask *self = lcr_need_task(L, "barrier:abort");
     cr_op_barrier_abort(&self->core, &barrier->core);
-    return lcr_block(L, self, "Barrier", lcr_push_none);
+    return lcr_block(L, self, &change_blocker);
 }
 
 static int barrier_parties(lua_State *L) {

@@ -5,7 +5,7 @@
 
 cr_lock *lcr_lock_new(lua_State *L);
 cr_lock *lcr_to_lock(lua_State *L, int idx);
-int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, const char *what);
+int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, int of_condition);
 void lcr_lock_extra(char *buf, size_t size, const cr_lock *lock, size_t waiters);
 
 typedef struct lcond {
@@ -37,7 +37,7 @@ static int cond_new(lua_State *L) {
 
 static int cond_acquire(lua_State *L) {
     lcond *cond = check_cond(L, 1);
-    return lcr_lock_acquire(L, cond->core.lock, "condition:acquire", "Condition");
+    return lcr_lock_acquire(L, cond->core.lock, "condition:acquire", 1);
 }
 
 static int cond_release(lua_State *L) {
@@ -62,7 +62,8 @@ static int cond_wait(lua_State *L) {
     ltask *self = lcr_need_task(L, "condition:wait");
     if (cr_op_cond_wait(&self->core, &cond->core) != CR_OK)
         return luaL_error(L, "cannot wait on un-acquired lock");
-    return lcr_block(L, self, "Condition", lcr_push_true);
+    static const lcr_blocker blocker = {"Condition", lcr_push_true};
+    return lcr_block(L, self, &blocker);
 }
 
 /* wait_for(predicate): call it; while false, wait() and call again. */
@@ -79,7 +80,7 @@ static int wait_for_after_wait(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     ltask *self = (ltask *)ctx;
     int rc = lcr_op_wait(L, self, wait_for_after_wait);
-    self->waits_on = NULL;
+    self->blocker = NULL;
     if (rc != CR_OK)
         return lcr_raise_code(L, self, rc);
     return wait_for_call(L, ctx);
@@ -94,7 +95,8 @@ static int wait_for_after_pred(lua_State *L, int status, lua_KContext ctx) {
     lua_settop(L, 2);
     if (cr_op_cond_wait(&self->core, &cond->core) != CR_OK)
         return luaL_error(L, "cannot wait on un-acquired lock");
-    self->waits_on = "Condition";
+    static const lcr_blocker blocker = {"Condition", NULL};
+    self->blocker = &blocker;
     return wait_for_after_wait(L, LUA_OK, ctx);
 }
 

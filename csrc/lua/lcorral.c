@@ -164,7 +164,8 @@ static int corral_sleep(lua_State *L) {
         return luaL_argerror(L, 1, "number expected, got NaN");
     ltask *self = lcr_need_task(L, "corral.sleep");
     cr_op_sleep(&self->core, seconds);
-    return lcr_block(L, self, "sleep", lcr_push_none);
+    static const lcr_blocker blocker = {"sleep", lcr_push_none};
+    return lcr_block(L, self, &blocker);
 }
 
 static int corral_spawn(lua_State *L) {

@@ -31,8 +31,9 @@
 #define LCR_BARRIER "corral.Barrier"
 
 /* Uservalue slots of a Task. */
-/* TUV_INFO is nil or a table {name = ..., trace = ...}, made when needed. */
-enum { TUV_THREAD = 1, TUV_ERROR, TUV_LOOP, TUV_INFO, TUV_COUNT = TUV_INFO };
+/* TUV_INFO is nil or a table {name = ..., trace = ..., error = ...}, made
+ * when needed (most tasks never have one). */
+enum { TUV_THREAD = 1, TUV_LOOP, TUV_INFO, TUV_COUNT = TUV_INFO };
 /* Uservalue slots of a Future. */
 enum { FUV_VALUE = 1, FUV_CHILDREN, FUV_LOOP, FUV_COUNT = FUV_LOOP };
 
@@ -46,6 +47,7 @@ typedef struct lloop {
     int next_slot;           /* highest anchor slot used so far */
     int ud_idx;              /* stack index of the Loop in L while running */
     int failed;              /* registry ref: weak table of failed Tasks */
+    uint32_t gather_serial;  /* serial of the last gather (dedup marks) */
     int refs;                /* registry ref: values held by callbacks */
     cr_link callbacks;       /* live lcallbacks, freed at close */
     int running;             /* inside run_until_complete / step */
@@ -57,17 +59,20 @@ typedef struct lloop {
 
 typedef struct ltask {
     cr_task core;            /* the core task */
-    lloop *loop;             /* the loop it runs on (anchored: TUV_LOOP) */
     lua_State *co;           /* its thread (anchored: TUV_THREAD) */
+    const struct lcr_blocker *blocker; /* the blocking call in progress */
     int nresults;            /* values returned, on co's stack above index 1 */
     int slot;                /* anchor slot while pending, 0 when done */
-    void *gather_mark;       /* the gather that last took it (dedup) */
-    const char *waits_on;    /* what it is blocked on, for reports */
+    uint32_t gather_mark;    /* serial of the gather that last took it (dedup) */
     uint8_t launched;        /* its function was started */
     uint8_t retrieved;       /* its error was handed out */
     uint8_t deadlock;        /* the next cancellation is a DeadlockError */
-    int (*push)(lua_State *L, struct ltask *self); /* lcr_block's result */
 } ltask;
+
+/* The loop a task runs on (anchored by its TUV_LOOP). */
+static inline lloop *ltask_loop(const ltask *task) {
+    return (lloop *)task->core.fut.loop->userdata;
+}
 
 typedef struct lfuture {
     cr_future core;          /* the core future */
@@ -81,7 +86,8 @@ typedef struct lfuture {
     int nfinished;           /* gather: children done */
     int nitems;              /* gather: items (duplicates included) */
     int ref;                 /* gather: anchor while children are pending */
-    void *gather_mark;       /* the gather that last took it (dedup) */
+    uint32_t gather_mark;    /* serial of the gather that last took it (dedup) */
+    uint32_t serial;         /* gather: its serial in the loop */
 } lfuture;
 
 /* One distinct child of a gather: its done callback, kept in an array
@@ -136,11 +142,16 @@ void lcr_callback_free(lua_State *L, lcallback *cb);
 int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k);
 /* How a blocking call hands back its results once its op succeeded. */
 typedef int (*lcr_push_fn)(lua_State *L, ltask *self);
+/* A kind of blocking call: what it waits on (for deadlock reports) and
+ * how it returns (NULL for calls that finish by themselves). */
+typedef struct lcr_blocker {
+    const char *what;
+    lcr_push_fn push;
+} lcr_blocker;
 /* Finish a blocking call whose op is set up on self: suspend the task as
  * often as the op needs (the call goes on in a continuation), then return
- * push(L, self), or raise the error the op ended with.  `what` names the
- * wait in deadlock reports. */
-int lcr_block(lua_State *L, ltask *self, const char *what, lcr_push_fn push);
+ * b->push(L, self), or raise the error the op ended with. */
+int lcr_block(lua_State *L, ltask *self, const lcr_blocker *b);
 /* Common results: the object the method was called on, true, nothing. */
 int lcr_push_self(lua_State *L, ltask *self);
 int lcr_push_true(lua_State *L, ltask *self);

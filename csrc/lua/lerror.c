@@ -63,7 +63,7 @@ int lcr_raise_code(lua_State *L, ltask *task, int rc) {
     case CR_ECANCELLED:
         if (task != NULL && task->deadlock) {
             task->deadlock = 0;
-            lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->refs);
+            lua_rawgeti(L, LUA_REGISTRYINDEX, ltask_loop(task)->refs);
             lua_getfield(L, -1, "deadlock_message");
             const char *msg = lua_tostring(L, -1);
             return lcr_error_raise(L, "DeadlockError", msg ? msg : "");

@@ -39,7 +39,8 @@ static int event_wait(lua_State *L) {
     levent *event = check_event(L, 1);
     ltask *self = lcr_need_task(L, "event:wait");
     cr_op_event_wait(&self->core, &event->core);
-    return lcr_block(L, self, "Event", lcr_push_true);
+    static const lcr_blocker blocker = {"Event", lcr_push_true};
+    return lcr_block(L, self, &blocker);
 }
 
 static int event_tostring(lua_State *L) {

@@ -245,7 +245,7 @@ static void gather_link_run(cr_loop *core, cr_handle *handle) {
     lua_settop(L, oidx - 1);
 }
 
-static void **gather_mark_of(cr_future *child) {
+static uint32_t *gather_mark_of(cr_future *child) {
     if (child->is_task)
         return &((ltask *)(void *)child)->gather_mark;
     return &((lfuture *)(void *)child)->gather_mark;
@@ -262,7 +262,7 @@ static int push_gathered(lua_State *L, ltask *self) {
 int lcr_gather(lua_State *L) {
     int list_form = lua_type(L, 1) == LUA_TTABLE && !lua_getmetatable(L, 1);
     ltask *self = lcr_need_task(L, "corral.gather");
-    lloop *loop = self->loop;
+    lloop *loop = ltask_loop(self);
     int return_exceptions = 0;
     int n, items;
     if (list_form) {
@@ -289,6 +289,9 @@ int lcr_gather(lua_State *L) {
     cr_future_init(&outer->core, &loop->core);
     outer->loop = loop;
     outer->is_gather = 1;
+    outer->serial = ++loop->gather_serial;
+    if (outer->serial == 0) /* 0 marks "never gathered" */
+        outer->serial = ++loop->gather_serial;
     outer->return_exceptions = (uint8_t)return_exceptions;
     outer->nitems = n;
     outer->ref = LUA_NOREF;
@@ -319,10 +322,10 @@ int lcr_gather(lua_State *L) {
         }
         lua_rawseti(L, kidx, i + 1);
         gather_items(outer)[i] = child;
-        void **mark = gather_mark_of(child);
-        if (*mark == outer)
+        uint32_t *mark = gather_mark_of(child);
+        if (*mark == outer->serial)
             continue; /* the same child twice: awaited once */
-        *mark = outer;
+        *mark = outer->serial;
         lgather_link *link = &links[outer->nchildren++];
         cr_handle_init(&link->handle, gather_link_run);
         link->outer = outer;
@@ -355,7 +358,8 @@ int lcr_gather(lua_State *L) {
         return 1;
     }
     cr_op_await(&self->core, &outer->core);
-    return lcr_block(L, self, "gather", push_gathered);
+    static const lcr_blocker blocker = {"gather", push_gathered};
+    return lcr_block(L, self, &blocker);
 }
 
 void lcr_future_open(lua_State *L) {

@@ -34,16 +34,18 @@ static int lock_new(lua_State *L) {
 }
 
 /* acquire() for a Lock and for a Condition (self at 1, lock given). */
-int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, const char *what);
-int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, const char *what) {
+int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, int of_condition);
+int lcr_lock_acquire(lua_State *L, cr_lock *lock, const char *fname, int of_condition) {
+    static const lcr_blocker on_lock = {"Lock", lcr_push_self};
+    static const lcr_blocker on_condition = {"Condition (its lock)", lcr_push_self};
     ltask *self = lcr_need_task(L, fname);
     cr_op_lock_acquire(&self->core, lock);
-    return lcr_block(L, self, what, lcr_push_self);
+    return lcr_block(L, self, of_condition ? &on_condition : &on_lock);
 }
 
 static int lock_acquire(lua_State *L) {
     llock *lock = check_lock(L, 1);
-    return lcr_lock_acquire(L, &lock->core, "lock:acquire", "Lock");
+    return lcr_lock_acquire(L, &lock->core, "lock:acquire", 0);
 }
 
 static int lock_release(lua_State *L) {

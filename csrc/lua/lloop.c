@@ -81,12 +81,11 @@ int lcr_op_wait(lua_State *L, ltask *task, lua_KFunction k) {
 }
 
 static int block_finish(lua_State *L, ltask *self, int rc) {
-    lcr_push_fn push = self->push;
-    self->waits_on = NULL;
-    self->push = NULL;
+    const lcr_blocker *b = self->blocker;
+    self->blocker = NULL;
     if (rc != CR_OK)
         return lcr_raise_code(L, self, rc);
-    return push(L, self);
+    return b->push(L, self);
 }
 
 static int block_k(lua_State *L, int status, lua_KContext ctx) {
@@ -95,9 +94,8 @@ static int block_k(lua_State *L, int status, lua_KContext ctx) {
     return block_finish(L, self, lcr_op_wait(L, self, block_k));
 }
 
-int lcr_block(lua_State *L, ltask *self, const char *what, lcr_push_fn push) {
-    self->waits_on = what;
-    self->push = push;
+int lcr_block(lua_State *L, ltask *self, const lcr_blocker *b) {
+    self->blocker = b;
     return block_finish(L, self, lcr_op_wait(L, self, block_k));
 }
 
@@ -216,7 +214,7 @@ static void callback_run(cr_loop *core, cr_handle *handle) {
 /* ---- task steps ---- */
 
 void lcr_push_pending_task(lua_State *L, ltask *task) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, task->loop->anchors);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ltask_loop(task)->anchors);
     lua_rawgeti(L, -1, task->slot);
     lua_remove(L, -2);
 }
@@ -238,7 +236,7 @@ static void task_anchor(lua_State *L, lloop *loop, ltask *task) {
 
 /* The task is over: drop its anchor. */
 static void task_unanchor(lua_State *L, ltask *task) {
-    lloop *loop = task->loop;
+    lloop *loop = ltask_loop(task);
     if (task->slot == 0)
         return;
     lua_rawgeti(L, LUA_REGISTRYINDEX, loop->anchors);
@@ -309,7 +307,7 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
 
 /* Store the error at the top of L as the task's (pops it). */
 static void task_set_error(lua_State *L, int task_idx) {
-    lua_setiuservalue(L, task_idx, TUV_ERROR);
+    lcr_task_set_info(L, task_idx, "error");
 }
 
 static void cancelled_error_for(lua_State *L, ltask *task) {
@@ -510,7 +508,6 @@ ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs) {
         lua_pushvalue(L, fidx + i);
     lua_xmove(L, co, nargs);
     task->co = co;
-    task->loop = loop;
     cr_task_init(&task->core, &loop->core);
     lua_pushvalue(L, tidx);
     task_anchor(L, loop, task);
@@ -532,7 +529,7 @@ static void push_deadlock_message(lua_State *L, lloop *loop) {
         const char *name = lua_tostring(L, -1);
         char line[256];
         snprintf(line, sizeof line, "%s %s waits on %s", first ? "" : ";", name,
-                 task->waits_on ? task->waits_on : "something");
+                 task->blocker ? task->blocker->what : "something");
         lua_pop(L, 2);
         luaL_addstring(&b, line);
         first = 0;

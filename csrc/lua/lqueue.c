@@ -224,7 +224,7 @@ static int raise_rc(lua_State *L, ltask *task, int rc) {
 /* ---- put ---- */
 
 static int put_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
+    self->blocker = NULL;
     if (rc != CR_OK) {
         drop_item(L, check_queue(L, 1), (cr_queue_item)self->core.op.value);
         return raise_rc(L, self, rc);
@@ -244,7 +244,8 @@ static int queue_put(lua_State *L) {
     ltask *self = lcr_need_task(L, "queue:put");
     lua_settop(L, 3);
     cr_queue_item id = store_item(L, queue);
-    self->waits_on = "Queue.put";
+    static const lcr_blocker blocker = {"Queue.put", NULL};
+    self->blocker = &blocker;
     cr_op_queue_put(&self->core, &queue->core, id);
     return put_finish(L, self, lcr_op_wait(L, self, put_k));
 }
@@ -264,7 +265,7 @@ static int queue_put_nowait(lua_State *L) {
 /* ---- get ---- */
 
 static int get_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
+    self->blocker = NULL;
     if (rc != CR_OK)
         return raise_rc(L, self, rc);
     return push_taken(L, check_queue(L, 1), (cr_queue_item)self->core.op.value);
@@ -281,7 +282,8 @@ static int queue_get(lua_State *L) {
     lqueue *queue = check_queue(L, 1);
     ltask *self = lcr_need_task(L, "queue:get");
     lua_settop(L, 1);
-    self->waits_on = "Queue.get";
+    static const lcr_blocker blocker = {"Queue.get", NULL};
+    self->blocker = &blocker;
     cr_op_queue_get(&self->core, &queue->core);
     return get_finish(L, self, lcr_op_wait(L, self, get_k));
 }
@@ -299,7 +301,7 @@ static int queue_get_nowait(lua_State *L) {
 /* ---- join, task_done, shutdown ---- */
 
 static int join_finish(lua_State *L, ltask *self, int rc) {
-    self->waits_on = NULL;
+    self->blocker = NULL;
     if (rc != CR_OK)
         return raise_rc(L, self, rc);
     return 0;
@@ -314,7 +316,8 @@ static int join_k(lua_State *L, int status, lua_KContext ctx) {
 static int queue_join(lua_State *L) {
     lqueue *queue = check_queue(L, 1);
     ltask *self = lcr_need_task(L, "queue:join");
-    self->waits_on = "Queue.join";
+    static const lcr_blocker blocker = {"Queue.join", NULL};
+    self->blocker = &blocker;
     cr_op_queue_join(&self->core, &queue->core);
     return join_finish(L, self, lcr_op_wait(L, self, join_k));
 }

@@ -47,7 +47,8 @@ static int sema_acquire(lua_State *L) {
     lsema *sema = check_sema(L, 1);
     ltask *self = lcr_need_task(L, "semaphore:acquire");
     cr_op_sema_acquire(&self->core, &sema->core);
-    return lcr_block(L, self, "Semaphore", lcr_push_self);
+    static const lcr_blocker blocker = {"Semaphore", lcr_push_self};
+    return lcr_block(L, self, &blocker);
 }
 
 static int sema_release(lua_State *L) {

@@ -62,13 +62,19 @@ void lcr_task_push_name(lua_State *L, ltask *task, int task_idx) {
 /* Push the CancelledError of a cancelled task or future at idx. */
 static void push_cancelled_error(lua_State *L, cr_future *future, int idx) {
     idx = lua_absindex(L, idx);
-    int slot = future->is_task ? TUV_ERROR : FUV_VALUE;
-    if (lua_getiuservalue(L, idx, slot) != LUA_TNIL && lcr_is_error(L, -1, "CancelledError"))
+    if (future->is_task)
+        lcr_task_get_info(L, idx, "error");
+    else
+        lua_getiuservalue(L, idx, FUV_VALUE);
+    if (lcr_is_error(L, -1, "CancelledError"))
         return;
     lua_pop(L, 1);
     lcr_error_push(L, "CancelledError", future->cancel_msg);
     lua_pushvalue(L, -1);
-    lua_setiuservalue(L, idx, slot);
+    if (future->is_task)
+        lcr_task_set_info(L, idx, "error");
+    else
+        lua_setiuservalue(L, idx, FUV_VALUE);
 }
 
 int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_only, int raise) {
@@ -89,7 +95,10 @@ int lcr_future_push_outcome(lua_State *L, cr_future *future, int idx, int first_
             task->retrieved = 1;
         else
             lf->retrieved = 1;
-        lua_getiuservalue(L, idx, task ? TUV_ERROR : FUV_VALUE);
+        if (task)
+            lcr_task_get_info(L, idx, "error");
+        else
+            lua_getiuservalue(L, idx, FUV_VALUE);
         if (raise)
             return lua_error(L);
         return 1;
@@ -150,7 +159,9 @@ static int await_common(lua_State *L, const char *fname) {
     if (&self->core.fut == future)
         return luaL_error(L, "%s: a task cannot await itself", fname);
     cr_op_await(&self->core, future);
-    return lcr_block(L, self, future->is_task ? "a task" : "a future", push_awaited);
+    static const lcr_blocker on_task = {"a task", push_awaited};
+    static const lcr_blocker on_future = {"a future", push_awaited};
+    return lcr_block(L, self, future->is_task ? &on_task : &on_future);
 }
 
 static int task_await(lua_State *L) {
@@ -171,7 +182,7 @@ static int task_cancel(lua_State *L) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    lua_pushboolean(L, lcr_cancel_with_msg(L, task->loop, &task->core.fut, 2));
+    lua_pushboolean(L, lcr_cancel_with_msg(L, ltask_loop(task), &task->core.fut, 2));
     return 1;
 }
 
@@ -268,12 +279,12 @@ int lcr_remove_done_callback(lua_State *L, cr_future *future, lloop *loop) {
 
 static int task_add_done_callback(lua_State *L) {
     ltask *task = lcr_check_task(L, 1);
-    return lcr_add_done_callback(L, &task->core.fut, task->loop);
+    return lcr_add_done_callback(L, &task->core.fut, ltask_loop(task));
 }
 
 static int task_remove_done_callback(lua_State *L) {
     ltask *task = lcr_check_task(L, 1);
-    return lcr_remove_done_callback(L, &task->core.fut, task->loop);
+    return lcr_remove_done_callback(L, &task->core.fut, ltask_loop(task));
 }
 
 static int task_cancelling(lua_State *L) {
@@ -325,7 +336,7 @@ void lcr_task_report_unretrieved(lua_State *L, int idx) {
     const char *repr = lua_tostring(L, -1);
     lcr_task_get_info(L, idx, "trace");
     const char *trace = lua_tostring(L, -1);
-    lua_getiuservalue(L, idx, TUV_ERROR);
+    lcr_task_get_info(L, idx, "error");
     int is_string = lua_type(L, -1) == LUA_TSTRING;
     const char *msg = luaL_tolstring(L, -1, NULL);
     if (trace != NULL && is_string)
