@@ -228,6 +228,9 @@ int cr_task_cancel(cr_task *task);
 int cr_task_uncancel(cr_task *task);
 /* During a step: suspend on `future` (NULL: yield for one iteration). */
 void cr_task_block_on(cr_task *task, cr_future *future);
+/* A block requested during this step never reached the loop (something
+ * swallowed the suspension): undo it, leaving no waiter or timer behind. */
+void cr_task_unblock(cr_task *task);
 /* Called by the client's step function when the body stopped. */
 void cr_task_step_done(cr_task *task, int result);
 /* Resume the task on the next iteration with a cancellation thrown at

@@ -61,6 +61,15 @@ void cr_task_block_on(cr_task *task, cr_future *future) {
     task->waiting_on = future; /* its wake status was read already */
 }
 
+void cr_task_unblock(cr_task *task) {
+    if (!task->blocked)
+        return;
+    task->blocked = 0;
+    task->waiting_on = NULL;
+    cr_wait_dequeue(task);
+    cr_handle_detach(task->fut.loop, &task->timer);
+}
+
 int cr_task_wake_status(const cr_task *task) {
     if (task->cancel_thrown)
         return CR_ECANCELLED;

@@ -147,7 +147,7 @@ static int corral_run(lua_State *L) {
         }
         lua_pop(L, 1);
     }
-    int ok = lcr_run_until_complete(L, loop, lidx, tidx);
+    int ok = lcr_run_until_complete(L, loop, lidx, tidx, "corral.run");
     task->retrieved = 1; /* main's error is handed to run's caller */
     lcr_loop_close(L, loop, lidx);
     if (!ok) {

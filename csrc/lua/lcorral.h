@@ -132,7 +132,7 @@ ltask *lcr_need_task(lua_State *L, const char *fname);
 /* Push a task that is not done (anchored by its loop). */
 void lcr_push_pending_task(lua_State *L, ltask *task);
 ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs);
-int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx);
+int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx, const char *fname);
 void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx);
 void lcr_push_ref(lua_State *L, lloop *loop, int ref);
 int lcr_ref(lua_State *L, lloop *loop, int idx);

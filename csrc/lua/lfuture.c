@@ -282,6 +282,17 @@ int lcr_gather(lua_State *L) {
         n = lua_gettop(L);
         items = 1;
     }
+    /* Check every item before spawning or linking anything. */
+    for (int i = 0; i < n; i++) {
+        int item = items + i;
+        int type = lua_type(L, item);
+        if (type == LUA_TFUNCTION || type == LUA_TTHREAD || lcr_to_awaitable(L, item) != NULL)
+            continue;
+        if (list_form)
+            return luaL_error(L, "bad argument #1 to 'gather' (item #%d: task, future, function or coroutine expected, got %s)",
+                              i + 1, luaL_typename(L, item));
+        return luaL_typeerror(L, item, "task, future, function or coroutine");
+    }
     lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * (sizeof(lgather_link) + sizeof(cr_future *)),
                                        FUV_COUNT);
     memset(outer, 0, sizeof *outer);
@@ -310,13 +321,6 @@ int lcr_gather(lua_State *L) {
         if (child != NULL) {
             lua_pushvalue(L, item);
         } else {
-            int type = lua_type(L, item);
-            if (type != LUA_TFUNCTION && type != LUA_TTHREAD) {
-                if (list_form)
-                    return luaL_error(L, "bad item #%d to 'gather' (task, future, function or coroutine expected, got %s)",
-                                      i + 1, luaL_typename(L, item));
-                return luaL_typeerror(L, item, "task, future, function or coroutine");
-            }
             ltask *spawned = lcr_spawn(L, loop, item, 0);
             child = &spawned->core.fut;
         }

@@ -48,7 +48,7 @@ static void handle_run(cr_loop *core, cr_handle *ch) {
         lua_rawgeti(L, tidx, i);
     lua_remove(L, tidx);
     if (lua_pcall(L, h->nargs, 0, hidx + 1) != LUA_OK) {
-        fprintf(stderr, "Exception in callback %s\n", luaL_tolstring(L, -1, NULL));
+        fprintf(stderr, "Exception in callback: %s\n", luaL_tolstring(L, -1, NULL));
         fflush(stderr);
         lua_pop(L, 2);
     }

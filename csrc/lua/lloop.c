@@ -50,18 +50,33 @@ lloop *lcr_check_loop(lua_State *L, int idx) {
     return lcr_checkudata(L, idx, LCR_C_LOOP, LCR_LOOP);
 }
 
+/* A suspension of this task was swallowed on its way to the loop. */
+static void lost_suspension(lua_State *L, ltask *task, const char *fname) {
+    cr_task_unblock(&task->core);
+    task->blocker = NULL;
+    luaL_error(L, "%s: an earlier suspension of this task was lost: a coroutine was resumed by "
+                  "something other than coroutine.resume or coroutine.wrap (which corral replaces)",
+               fname);
+}
+
 ltask *lcr_need_task(lua_State *L, const char *fname) {
     lloop *fast = tls_running;
+    ltask *task;
     if (fast != NULL && fast->core.current != NULL && ((ltask *)fast->core.current)->co == L
-        && lua_isyieldable(L))
-        return (ltask *)fast->core.current;
-    lloop *loop = lcr_running_loop(L);
-    if (loop == NULL || loop->core.current == NULL)
-        luaL_error(L, "%s: no running task", fname);
-    if (!lua_isyieldable(L))
-        luaL_error(L, "%s: no running task (cannot suspend here: attempt to yield across a C-call boundary)",
-                   fname);
-    return (ltask *)loop->core.current;
+        && lua_isyieldable(L)) {
+        task = (ltask *)fast->core.current;
+    } else {
+        lloop *loop = lcr_running_loop(L);
+        if (loop == NULL || loop->core.current == NULL)
+            luaL_error(L, "%s: no running task", fname);
+        if (!lua_isyieldable(L))
+            luaL_error(L, "%s: no running task (cannot suspend here: attempt to yield across a C-call boundary)",
+                       fname);
+        task = (ltask *)loop->core.current;
+    }
+    if (task->core.blocked)
+        lost_suspension(L, task, fname);
+    return task;
 }
 
 void *lcr_sentinel(void) {
@@ -284,12 +299,19 @@ static void report_failed(lua_State *L, lloop *loop) {
 /* debug: a step or callback ran too long. */
 static void on_slow(cr_loop *core, cr_task *ctask, double seconds) {
     lloop *loop = core->userdata;
-    if (ctask != NULL)
-        fprintf(stderr, "Executing <corral.Task %p 'Task-%llu'> took %.3f seconds\n", (void *)ctask,
-                (unsigned long long)ctask->id, seconds);
-    else
+    ltask *task = (ltask *)ctask;
+    if (task != NULL && task->slot != 0) {
+        lua_State *L = loop->L;
+        lcr_push_pending_task(L, task);
+        lcr_task_push_name(L, task, -1);
+        fprintf(stderr, "Executing <corral.Task %p '%s'> took %.3f seconds\n", (void *)task,
+                lua_tostring(L, -1), seconds);
+        lua_pop(L, 2);
+    } else if (task != NULL) {
+        fprintf(stderr, "Executing <corral.Task %p> (now done) took %.3f seconds\n", (void *)task, seconds);
+    } else {
         fprintf(stderr, "Executing a callback took %.3f seconds\n", seconds);
-    (void)loop;
+    }
     fflush(stderr);
 }
 
@@ -344,7 +366,10 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
         cr_task_step_done(ctask, CR_STEP_BLOCKED);
         return;
     }
-    /* The body stopped for good: record how. */
+    /* The body stopped for good: record how (dropping any suspension a
+     * nested coroutine swallowed on its way here). */
+    cr_task_unblock(ctask);
+    task->blocker = NULL;
     luaL_checkstack(L, 8, "corral step");
     lcr_push_pending_task(L, task);
     int tidx = lua_gettop(L);
@@ -558,12 +583,10 @@ static int run_iterations(lua_State *L, lloop *loop) {
 
 /* Run until the task at task_idx is done (plus one iteration, as asyncio).
  * Leaves nothing on the stack; returns 0 if the loop deadlocked for good. */
-int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx) {
+int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx, const char *fname) {
     ltask *task = lcr_check_task(L, task_idx);
-    if (loop->running)
-        luaL_error(L, "corral.run: cannot be called from a running loop");
-    if (lcr_running_loop(L) != NULL)
-        luaL_error(L, "corral.run: cannot be called from a running loop");
+    if (loop->running || lcr_running_loop(L) != NULL)
+        luaL_error(L, "%s: cannot be called from a running loop", fname);
     lcallback *stop = lcr_callback_new(L, loop, LCB_STOP, 0, 0);
     cr_future_add_callback(&task->core.fut, &stop->handle);
     lua_State *saved_L = loop->L;
@@ -652,7 +675,8 @@ static int loop_new(lua_State *L) {
         if (strcmp(clock, "virtual") == 0)
             virtual_clock = 1;
         else if (strcmp(clock, "monotonic") != 0)
-            luaL_error(L, "bad clock '%s' (expected \"monotonic\" or \"virtual\")", clock);
+            luaL_error(L, "bad option 'clock' to 'corral.Loop' (\"monotonic\" or \"virtual\" expected, got \"%s\")",
+                       clock);
         lua_pop(L, 1);
     }
     lloop *loop = lcr_loop_new(L, virtual_clock);
@@ -715,7 +739,7 @@ static int loop_run_until_complete(lua_State *L) {
     else
         lua_pushvalue(L, 2);
     int tidx = lua_gettop(L);
-    if (!lcr_run_until_complete(L, loop, 1, tidx))
+    if (!lcr_run_until_complete(L, loop, 1, tidx, "loop:run_until_complete"))
         return lcr_error_raise(L, "DeadlockError", "no task can make progress");
     ltask *task = lcr_to_task(L, tidx);
     if (!cr_future_done(&task->core.fut))

@@ -41,13 +41,21 @@ local function is_awaitable(x)
   return mt ~= nil and (mt.__name == "corral.Task" or mt.__name == "corral.Future")
 end
 
+-- Raise the misuse error for x if it cannot be awaited (level: the
+-- caller of the corral function, counted from check_awaitable's caller).
+local function check_awaitable(fname, x, argn, item, level)
+  local t = type(x)
+  if not (is_awaitable(x) or t == "function" or t == "thread") then
+    error(("bad argument #%d to '%s' (%stask, future, function or coroutine expected, got %s)"):format(
+      argn, fname, item and ("item #" .. item .. ": ") or "", t), level + 1)
+  end
+end
+
 -- A Task or Future for x: functions and coroutines are spawned.
 local function ensure_future(fname, x, argn)
+  check_awaitable(fname, x, argn, nil, 3)
   if is_awaitable(x) then return x end
-  local t = type(x)
-  if t == "function" or t == "thread" then return spawn(x) end
-  error(("bad argument #%d to '%s' (task, future, function or coroutine expected, got %s)"):format(
-    argn, fname, t), 3)
+  return spawn(x)
 end
 
 local function finish(ok, ...)
@@ -161,10 +169,16 @@ end
 
 local RETURN_WHEN = { ALL_COMPLETED = true, FIRST_COMPLETED = true, FIRST_EXCEPTION = true }
 
+-- The items of list as Tasks/Futures, duplicates once; every item is
+-- checked before any function is spawned.
 local function distinct_futures(fname, list)
+  for i = 1, #list do
+    check_awaitable(fname, list[i], 1, i, 4)
+  end
   local fs, seen = {}, {}
   for i = 1, #list do
-    local f = ensure_future(fname, list[i], 1)
+    local f = list[i]
+    if not is_awaitable(f) then f = spawn(f) end
     if not seen[f] then
       seen[f] = true
       fs[#fs + 1] = f
@@ -224,6 +238,7 @@ end
 -- corral.as_completed(list [, timeout]) -> iterator
 
 function corral.as_completed(list, timeout)
+  need_task("corral.as_completed")
   if type(list) ~= "table" or is_awaitable(list) then
     error(("bad argument #1 to 'as_completed' (table expected, got %s)"):format(type(list)), 2)
   end
