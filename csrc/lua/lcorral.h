@@ -52,6 +52,7 @@ typedef struct lloop {
     cr_link callbacks;       /* live lcallbacks, freed at close */
     int running;             /* inside run_until_complete / step */
     int closed;              /* close() has finished */
+    int closing;             /* close() is cancelling what is pending */
     int stopping;            /* run_until_complete's target is done */
     int deadlocked;          /* DeadlockError was raised in the main task */
     struct ltask *main;      /* run_until_complete's target task, or NULL */

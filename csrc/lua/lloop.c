@@ -395,18 +395,26 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
         cr_task_step_done(ctask, CR_STEP_RETURNED);
     } else {
         int cancelled = lcr_is_error(co, -1, "CancelledError");
-        luaL_traceback(L, co, lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : NULL, 0);
-        if (lcr_is_error(co, -1, NULL)) {
-            lua_getfield(co, -1, "traceback");
-            int has = !lua_isnil(co, -1);
-            lua_pop(co, 1);
-            if (!has) {
-                lua_pushvalue(L, -1);
-                lua_xmove(L, co, 1);
-                lua_setfield(co, -2, "traceback");
+        /* The traceback: on the error table, and kept for the report of a
+         * failure nobody retrieves.  Not for the mass cancellation of a
+         * closing loop, where nobody will read them. */
+        if (!(cancelled && loop->closing)) {
+            luaL_traceback(L, co, lua_type(co, -1) == LUA_TSTRING ? lua_tostring(co, -1) : NULL, 0);
+            if (lcr_is_error(co, -1, NULL)) {
+                lua_getfield(co, -1, "traceback");
+                int has = !lua_isnil(co, -1);
+                lua_pop(co, 1);
+                if (!has) {
+                    lua_pushvalue(L, -1);
+                    lua_xmove(L, co, 1);
+                    lua_setfield(co, -2, "traceback");
+                }
             }
+            if (cancelled)
+                lua_pop(L, 1);
+            else
+                lcr_task_set_info(L, tidx, "trace");
         }
-        lcr_task_set_info(L, tidx, "trace");
         lua_xmove(co, L, 1);
         /* Close the thread: pending <close> variables run now. */
         if (lcr_closethread(co, L) != LUA_OK) {
@@ -415,7 +423,10 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
             cancelled = lcr_is_error(L, -1, "CancelledError");
         }
         lua_settop(co, 0);
-        task_set_error(L, tidx);
+        if (cancelled && loop->closing && lua_isnil(L, -1) == 0 && task->core.fut.cancel_msg == NULL)
+            lua_pop(L, 1); /* a closing loop's plain CancelledError: made again if asked for */
+        else
+            task_set_error(L, tidx);
         cr_task_step_done(ctask, cancelled ? CR_STEP_CANCELLED : CR_STEP_FAILED);
         if (!cancelled) {
             remember_failed(L, loop, tidx);
@@ -620,6 +631,7 @@ void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx) {
     loop->running = 1;
     if (!was_running)
         set_running(L, loop);
+    loop->closing = 1;
     /* Cancel everything still pending and let it finish. */
     cr_link *node;
     cr_list_for_each(node, &loop->core.tasks) {
