@@ -98,6 +98,10 @@ struct cr_loop {
     double vtime;            /* virtual clock reading */
     cr_clock_fn clock;       /* custom clock, or NULL */
     void *clock_data;        /* argument of `clock` */
+    uint64_t rng;            /* schedule shuffling: xorshift64* state */
+    int shuffle;             /* 1: run each iteration's handles in a seeded order */
+    cr_link **scratch;       /* shuffling buffer */
+    size_t scratch_cap;      /* entries allocated in scratch */
     double slow_threshold;   /* debug: report handles running this long (0: off) */
     /* debug: called after a handle ran `seconds` >= slow_threshold; `task`
      * is the task whose step it was, or NULL for another callback. */
@@ -110,6 +114,9 @@ struct cr_loop {
 /* Set up `loop` (no allocation).  `virtual_clock`: 1 for a virtual clock
  * starting at 0, 0 for CLOCK_MONOTONIC. */
 void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock);
+/* Shuffle the order of the handles of every iteration from now on, with a
+ * generator seeded by `seed` (the same seed gives the same order). */
+void cr_loop_seed(cr_loop *loop, uint64_t seed);
 /* Free the heap storage.  The client must have finished its tasks. */
 void cr_loop_free(cr_loop *loop);
 /* The loop's clock, in seconds. */

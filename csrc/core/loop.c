@@ -54,6 +54,10 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
     loop->vtime = 0;
     loop->clock = NULL;
     loop->clock_data = NULL;
+    loop->rng = 0;
+    loop->shuffle = 0;
+    loop->scratch = NULL;
+    loop->scratch_cap = 0;
     loop->slow_threshold = 0;
     loop->on_slow = NULL;
     loop->alloc = cr_default_alloc;
@@ -72,6 +76,10 @@ void cr_loop_free(cr_loop *loop) {
         cr_container_of(node, cr_handle, link)->where = CR_IN_NOTHING;
     if (loop->heap != NULL)
         loop->alloc(loop->alloc_data, loop->heap, loop->heap_cap * sizeof *loop->heap, 0);
+    if (loop->scratch != NULL)
+        loop->alloc(loop->alloc_data, loop->scratch, loop->scratch_cap * sizeof *loop->scratch, 0);
+    loop->scratch = NULL;
+    loop->scratch_cap = 0;
     loop->heap = NULL;
     loop->heap_len = loop->heap_cap = 0;
 }
@@ -213,6 +221,55 @@ static void sleep_seconds(double seconds) {
     }
 }
 
+void cr_loop_seed(cr_loop *loop, uint64_t seed) {
+    /* splitmix64 of the seed: distinct seeds give unrelated streams, and
+     * the xorshift state is never 0 */
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    loop->rng = z ? z : 1;
+    loop->shuffle = 1;
+}
+
+static uint64_t next_random(cr_loop *loop) {
+    uint64_t x = loop->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    loop->rng = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* Put the handles of `batch` in a seeded random order.  On allocation
+ * failure the order is left as it is (FIFO). */
+static void shuffle_batch(cr_loop *loop, cr_link *batch) {
+    size_t n = 0;
+    cr_link *node;
+    cr_list_for_each(node, batch) n++;
+    if (n < 2)
+        return;
+    if (n > loop->scratch_cap) {
+        cr_link **buf = loop->alloc(loop->alloc_data, loop->scratch,
+                                    loop->scratch_cap * sizeof *buf, n * sizeof *buf);
+        if (buf == NULL)
+            return;
+        loop->scratch = buf;
+        loop->scratch_cap = n;
+    }
+    size_t i = 0;
+    while ((node = cr_list_pop_front(batch)) != NULL)
+        loop->scratch[i++] = node;
+    for (i = n - 1; i > 0; i--) {
+        size_t j = (size_t)(next_random(loop) % (uint64_t)(i + 1));
+        cr_link *t = loop->scratch[i];
+        loop->scratch[i] = loop->scratch[j];
+        loop->scratch[j] = t;
+    }
+    for (i = 0; i < n; i++)
+        cr_list_push_back(batch, loop->scratch[i]);
+}
+
 size_t cr_loop_run_once(cr_loop *loop, double timeout) {
     if (cr_list_is_empty(&loop->ready) && loop->heap_len > 0) {
         double first = loop->heap[0]->when;
@@ -238,6 +295,8 @@ size_t cr_loop_run_once(cr_loop *loop, double timeout) {
     cr_link batch;
     cr_list_init(&batch);
     cr_list_splice_back(&batch, &loop->ready);
+    if (loop->shuffle)
+        shuffle_batch(loop, &batch);
     size_t ran = 0;
     cr_link *node;
     while ((node = cr_list_pop_front(&batch)) != NULL) {

@@ -319,6 +319,15 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
     if (lua_isnoneornil(L, idx))
         return;
     idx = lua_absindex(L, idx);
+    lua_getfield(L, idx, "seed");
+    if (!lua_isnil(L, -1)) {
+        int isint;
+        lua_Integer seed = lua_tointegerx(L, -1, &isint);
+        if (!isint)
+            luaL_error(L, "bad option 'seed' (integer expected, got %s)", luaL_typename(L, -1));
+        cr_loop_seed(&loop->core, (uint64_t)seed);
+    }
+    lua_pop(L, 1);
     lua_getfield(L, idx, "debug");
     if (lua_toboolean(L, -1)) {
         loop->core.slow_threshold = 0.1;
@@ -667,6 +676,44 @@ void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx) {
     loop_release(L, loop);
 }
 
+/* ---- corral.dump ---- */
+
+/* One line per pending task: its repr and what it is doing. */
+static void push_dump(lua_State *L, lloop *loop) {
+    int base = lua_gettop(L);
+    lua_pushfstring(L, "%d task%s at t=%f\n", (int)loop->core.ntasks,
+                    loop->core.ntasks == 1 ? "" : "s", cr_loop_time(&loop->core));
+    cr_link *node;
+    cr_list_for_each(node, &loop->core.tasks) {
+        ltask *task = (ltask *)cr_container_of(node, cr_task, tasks_link);
+        cr_task *core = &task->core;
+        luaL_checkstack(L, 4, "corral.dump");
+        lcr_push_pending_task(L, task);
+        lcr_task_push_name(L, task, -1);
+        const char *name = lua_tostring(L, -1);
+        if (core == loop->core.current)
+            lua_pushfstring(L, "  '%s' running\n", name);
+        else if (core->step.where == CR_IN_READY)
+            lua_pushfstring(L, "  '%s' ready\n", name);
+        else if (core->timer.where == CR_IN_HEAP)
+            lua_pushfstring(L, "  '%s' sleeping until t=%f\n", name, core->timer.when);
+        else
+            lua_pushfstring(L, "  '%s' waiting on %s\n", name,
+                            task->blocker ? task->blocker->what : "something");
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+    }
+    lua_concat(L, lua_gettop(L) - base);
+}
+
+static int corral_dump(lua_State *L) {
+    lloop *loop = lcr_running_loop(L);
+    if (loop == NULL)
+        return luaL_error(L, "corral.dump: no running loop");
+    push_dump(L, loop);
+    return 1;
+}
+
 /* ---- the Loop class ---- */
 
 static int loop_gc(lua_State *L) {
@@ -800,4 +847,6 @@ void lcr_loop_open(lua_State *L) {
     lua_rawsetp(L, LUA_REGISTRYINDEX, &loops_key);
     lua_pushcfunction(L, loop_new);
     lua_setfield(L, -2, "Loop");
+    lua_pushcfunction(L, corral_dump);
+    lua_setfield(L, -2, "dump");
 }
