@@ -25,6 +25,12 @@
 /* Open the corral module: pushes the module table (for luaL_requiref). */
 CORRAL_API int luaopen_corral(lua_State *L);
 
+/* Set the default of option `option` ("clock", "seed", "debug", "trace")
+ * for every corral.run and corral.Loop in L's state that does not give it:
+ * the value is at the top of the stack and is popped.  The runner's
+ * --clock and --seed use this.  Returns CORRAL_OK. */
+CORRAL_API int corral_set_default(lua_State *L, const char *option);
+
 /* A static description of an error code. */
 CORRAL_API const char *corral_strerror(int code);
 

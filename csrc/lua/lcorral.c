@@ -119,20 +119,8 @@ static int corral_run(lua_State *L) {
     int type = lua_type(L, 1);
     if (type != LUA_TFUNCTION && type != LUA_TTHREAD)
         return luaL_typeerror(L, 1, "function or coroutine");
-    int virtual_clock = 0;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        lua_getfield(L, 2, "clock");
-        const char *clock = luaL_optstring(L, -1, "monotonic");
-        if (strcmp(clock, "virtual") == 0)
-            virtual_clock = 1;
-        else if (strcmp(clock, "monotonic") != 0)
-            return luaL_error(L, "bad option 'clock' to 'corral.run' (\"monotonic\" or \"virtual\" expected, got \"%s\")",
-                              clock);
-        lua_pop(L, 1);
-    }
     lua_settop(L, 2);
-    lloop *loop = lcr_loop_new(L, virtual_clock);
+    lloop *loop = lcr_loop_new(L, lcr_opt_clock(L, 2, "corral.run"));
     int lidx = lua_gettop(L);
     lcr_loop_options(L, loop, 2);
     ltask *task = lcr_spawn(L, loop, 1, 0);

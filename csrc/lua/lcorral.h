@@ -127,7 +127,13 @@ lloop *lcr_running_loop(lua_State *L);
 lloop *lcr_check_loop(lua_State *L, int idx);
 void lcr_push_loop(lua_State *L, lloop *loop);
 lloop *lcr_loop_new(lua_State *L, int virtual_clock);
-/* Apply the options table at idx (clock is read by the caller): debug. */
+/* Push option `name` from the table at idx (0: none), or else its default
+ * set with corral_set_default, or nil. */
+void lcr_opt_field(lua_State *L, int idx, const char *name);
+/* The clock option (table at idx, or the default): 1 for "virtual". */
+int lcr_opt_clock(lua_State *L, int idx, const char *fname);
+/* Apply the options table at idx (0: none; clock is read by the caller):
+ * seed, debug; missing fields take corral_set_default's defaults. */
 void lcr_loop_options(lua_State *L, lloop *loop, int idx);
 ltask *lcr_need_task(lua_State *L, const char *fname);
 /* Push a task that is not done (anchored by its loop). */

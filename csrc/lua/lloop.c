@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../include/corral.h"
 #include "lcorral.h"
 
 static char running_key;   /* registry: lightuserdata(lloop) while running */
@@ -315,11 +316,55 @@ static void on_slow(cr_loop *core, cr_task *ctask, double seconds) {
     fflush(stderr);
 }
 
-void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
-    if (lua_isnoneornil(L, idx))
+static char defaults_key; /* registry: defaults set by corral_set_default */
+
+int corral_set_default(lua_State *L, const char *option) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &defaults_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &defaults_key);
+    }
+    lua_insert(L, -2);
+    lua_setfield(L, -2, option);
+    lua_pop(L, 1);
+    return CORRAL_OK;
+}
+
+void lcr_opt_field(lua_State *L, int idx, const char *name) {
+    if (idx != 0 && lua_istable(L, idx)) {
+        if (lua_getfield(L, idx, name) != LUA_TNIL)
+            return;
+        lua_pop(L, 1);
+    }
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &defaults_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
         return;
-    idx = lua_absindex(L, idx);
-    lua_getfield(L, idx, "seed");
+    }
+    lua_getfield(L, -1, name);
+    lua_remove(L, -2);
+}
+
+int lcr_opt_clock(lua_State *L, int idx, const char *fname) {
+    if (idx != 0 && !lua_isnoneornil(L, idx))
+        luaL_checktype(L, idx, LUA_TTABLE);
+    lcr_opt_field(L, idx, "clock");
+    const char *clock = luaL_optstring(L, -1, "monotonic");
+    int virtual_clock = strcmp(clock, "virtual") == 0;
+    if (!virtual_clock && strcmp(clock, "monotonic") != 0)
+        luaL_error(L, "bad option 'clock' to '%s' (\"monotonic\" or \"virtual\" expected, got \"%s\")", fname,
+                   clock);
+    lua_pop(L, 1);
+    return virtual_clock;
+}
+
+void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
+    if (idx != 0 && lua_isnone(L, idx))
+        idx = 0;
+    if (idx != 0)
+        idx = lua_absindex(L, idx);
+    lcr_opt_field(L, idx, "seed");
     if (!lua_isnil(L, -1)) {
         int isint;
         lua_Integer seed = lua_tointegerx(L, -1, &isint);
@@ -328,7 +373,7 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
         cr_loop_seed(&loop->core, (uint64_t)seed);
     }
     lua_pop(L, 1);
-    lua_getfield(L, idx, "debug");
+    lcr_opt_field(L, idx, "debug");
     if (lua_toboolean(L, -1)) {
         loop->core.slow_threshold = 0.1;
         loop->core.on_slow = on_slow;
@@ -726,19 +771,8 @@ static int loop_gc(lua_State *L) {
 }
 
 static int loop_new(lua_State *L) {
-    int virtual_clock = 0;
-    if (!lua_isnoneornil(L, 1)) {
-        luaL_checktype(L, 1, LUA_TTABLE);
-        lua_getfield(L, 1, "clock");
-        const char *clock = luaL_optstring(L, -1, "monotonic");
-        if (strcmp(clock, "virtual") == 0)
-            virtual_clock = 1;
-        else if (strcmp(clock, "monotonic") != 0)
-            luaL_error(L, "bad option 'clock' to 'corral.Loop' (\"monotonic\" or \"virtual\" expected, got \"%s\")",
-                       clock);
-        lua_pop(L, 1);
-    }
-    lloop *loop = lcr_loop_new(L, virtual_clock);
+    lua_settop(L, 1);
+    lloop *loop = lcr_loop_new(L, lcr_opt_clock(L, 1, "corral.Loop"));
     lcr_loop_options(L, loop, 1);
     return 1;
 }
