@@ -31,7 +31,7 @@ int cr_cond_notify(cr_cond *cond, size_t n) {
 
 enum { SUB_START = 0, SUB_WAITING, SUB_REACQUIRING };
 
-int cr_cond_wait_step(cr_task *task, cr_cond *cond, int *sub, int *error) {
+int cr_cond_wait_step(cr_task *task, cr_cond *cond, int8_t *sub, int8_t *error) {
     switch (*sub) {
     case SUB_START:
         cr_lock_release(cond->lock);

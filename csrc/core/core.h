@@ -190,9 +190,9 @@ static inline int cr_future_done(const cr_future *future) {
 typedef struct cr_op {
     int (*fn)(cr_task *task, struct cr_op *op); /* one step of the op */
     void *object;      /* the primitive (or future) operated on */
-    int phase;         /* where the op resumes */
-    int sub;           /* nested phase (condition wait inside a barrier) */
-    int error;         /* error to raise after cleanup (CR_E*) */
+    int8_t phase;      /* where the op resumes */
+    int8_t sub;        /* nested phase (condition wait inside a barrier) */
+    int8_t error;      /* error to raise after cleanup (CR_E*) */
     union {
         long value;    /* result (barrier index, queue item) */
         double delay;  /* sleep delay */

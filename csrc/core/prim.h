@@ -16,6 +16,6 @@ int cr_lock_acquire_end(cr_task *task, cr_lock *lock);
 /* A condition wait as a sub-machine: `*sub` starts at 0, `*error` at 0.
  * Returns CR_WAIT to suspend, CR_OK or CR_ECANCELLED when over; the lock
  * is held again in both cases. */
-int cr_cond_wait_step(cr_task *task, cr_cond *cond, int *sub, int *error);
+int cr_cond_wait_step(cr_task *task, cr_cond *cond, int8_t *sub, int8_t *error);
 
 #endif

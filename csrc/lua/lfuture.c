@@ -1,6 +1,7 @@
 /*
  * lfuture.c - the Future class and gather (a future over children).
  */
+#include <limits.h>
 #include <string.h>
 
 #include "lcorral.h"
@@ -264,7 +265,7 @@ int lcr_gather(lua_State *L) {
     ltask *self = lcr_need_task(L, "corral.gather");
     lloop *loop = ltask_loop(self);
     int return_exceptions = 0;
-    int n, items;
+    int n;
     if (list_form) {
         if (!lua_isnoneornil(L, 2)) {
             luaL_checktype(L, 2, LUA_TTABLE);
@@ -273,25 +274,31 @@ int lcr_gather(lua_State *L) {
             lua_pop(L, 1);
         }
         lua_settop(L, 1);
-        n = (int)luaL_len(L, 1);
-        luaL_checkstack(L, n + 8, "corral.gather: too many items");
-        for (int i = 1; i <= n; i++)
-            lua_rawgeti(L, 1, i);
-        items = 2;
+        lua_Integer len = luaL_len(L, 1);
+        if (len > INT_MAX / 2)
+            return luaL_error(L, "bad argument #1 to 'gather' (too many items)");
+        n = (int)len;
     } else {
         n = lua_gettop(L);
-        items = 1;
     }
+    /* Items are read one at a time (a list may hold more than a Lua stack):
+     * from the list at 1, or the arguments from 1. */
+#define PUSH_ITEM(i) (list_form ? (void)lua_rawgeti(L, 1, (i) + 1) : lua_pushvalue(L, (i) + 1))
+    luaL_checkstack(L, 8, "corral.gather");
     /* Check every item before spawning or linking anything. */
     for (int i = 0; i < n; i++) {
-        int item = items + i;
-        int type = lua_type(L, item);
-        if (type == LUA_TFUNCTION || type == LUA_TTHREAD || lcr_to_awaitable(L, item) != NULL)
+        PUSH_ITEM(i);
+        int type = lua_type(L, -1);
+        int ok = type == LUA_TFUNCTION || type == LUA_TTHREAD || lcr_to_awaitable(L, -1) != NULL;
+        lua_pop(L, 1);
+        if (ok)
             continue;
-        if (list_form)
+        if (list_form) {
+            PUSH_ITEM(i);
             return luaL_error(L, "bad argument #1 to 'gather' (item #%d: task, future, function or coroutine expected, got %s)",
-                              i + 1, luaL_typename(L, item));
-        return luaL_typeerror(L, item, "task, future, function or coroutine");
+                              i + 1, luaL_typename(L, -1));
+        }
+        return luaL_typeerror(L, i + 1, "task, future, function or coroutine");
     }
     lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * (sizeof(lgather_link) + sizeof(cr_future *)),
                                        FUV_COUNT);
@@ -316,13 +323,12 @@ int lcr_gather(lua_State *L) {
     int kidx = lua_gettop(L);
     int pending = 0;
     for (int i = 0; i < n; i++) {
-        int item = items + i;
-        cr_future *child = lcr_to_awaitable(L, item);
-        if (child != NULL) {
-            lua_pushvalue(L, item);
-        } else {
-            ltask *spawned = lcr_spawn(L, loop, item, 0);
+        PUSH_ITEM(i);
+        cr_future *child = lcr_to_awaitable(L, -1);
+        if (child == NULL) {
+            ltask *spawned = lcr_spawn(L, loop, -1, 0);
             child = &spawned->core.fut;
+            lua_remove(L, -2);
         }
         lua_rawseti(L, kidx, i + 1);
         gather_items(outer)[i] = child;
@@ -364,6 +370,7 @@ int lcr_gather(lua_State *L) {
     cr_op_await(&self->core, &outer->core);
     static const lcr_blocker blocker = {"gather", push_gathered};
     return lcr_block(L, self, &blocker);
+#undef PUSH_ITEM
 }
 
 void lcr_future_open(lua_State *L) {
