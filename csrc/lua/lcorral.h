@@ -32,8 +32,9 @@
 
 /* Uservalue slots of a Task. */
 /* TUV_INFO is nil or a table {name = ..., trace = ..., error = ...}, made
- * when needed (most tasks never have one). */
-enum { TUV_THREAD = 1, TUV_LOOP, TUV_INFO, TUV_COUNT = TUV_INFO };
+ * when needed (most tasks never have one).  The Loop is kept alive by the
+ * task's thread, whose stack always starts [Task, Loop, ...]. */
+enum { TUV_THREAD = 1, TUV_INFO, TUV_COUNT = TUV_INFO };
 /* Uservalue slots of a Future. */
 enum { FUV_VALUE = 1, FUV_CHILDREN, FUV_LOOP, FUV_COUNT = FUV_LOOP };
 
@@ -62,7 +63,7 @@ typedef struct ltask {
     cr_task core;            /* the core task */
     lua_State *co;           /* its thread (anchored: TUV_THREAD) */
     const struct lcr_blocker *blocker; /* the blocking call in progress */
-    int nresults;            /* values returned, on co's stack above index 1 */
+    int nresults;            /* values returned, on co's stack above index 2 */
     int slot;                /* anchor slot while pending, 0 when done */
     uint32_t gather_mark;    /* serial of the gather that last took it (dedup) */
     uint8_t launched;        /* its function was started */
@@ -70,7 +71,7 @@ typedef struct ltask {
     uint8_t deadlock;        /* the next cancellation is a DeadlockError */
 } ltask;
 
-/* The loop a task runs on (anchored by its TUV_LOOP). */
+/* The loop a task runs on (anchored by the task's thread). */
 static inline lloop *ltask_loop(const ltask *task) {
     return (lloop *)task->core.fut.loop->userdata;
 }

@@ -381,6 +381,15 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
     lua_pop(L, 1);
 }
 
+/* A closed thread's stack is emptied: put back the Task and the Loop at
+ * 1 and 2, so the task keeps its loop alive. */
+static void keep_task_anchors(lua_State *L, lua_State *co, int tidx, lloop *loop) {
+    lua_settop(co, 0);
+    lua_pushvalue(L, tidx);
+    lcr_push_loop(L, loop);
+    lua_xmove(L, co, 2);
+}
+
 /* Store the error at the top of L as the task's (pops it). */
 static void task_set_error(lua_State *L, int task_idx) {
     lcr_task_set_info(L, task_idx, "error");
@@ -403,7 +412,7 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
             luaL_checkstack(L, 8, "corral step");
             lcr_push_pending_task(L, task);
             int tidx = lua_gettop(L);
-            lua_settop(co, 1);
+            lua_settop(co, 2);
             cancelled_error_for(L, task);
             task_set_error(L, tidx);
             cr_task_step_done(ctask, CR_STEP_CANCELLED);
@@ -411,7 +420,7 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
             lua_settop(L, tidx - 1);
             return;
         }
-        status = lua_resume(co, L, lua_gettop(co) - 2, &nres);
+        status = lua_resume(co, L, lua_gettop(co) - 3, &nres);
     } else {
         status = lua_resume(co, L, 0, &nres);
     }
@@ -435,13 +444,13 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
         luaL_traceback(L, co, lua_tostring(co, -1), 0);
         lua_pop(co, 1);
         lcr_closethread(co, L);
-        lua_settop(co, 0);
+        keep_task_anchors(L, co, tidx, loop);
         task_set_error(L, tidx);
         cr_task_step_done(ctask, CR_STEP_FAILED);
         remember_failed(L, loop, tidx);
         lcr_task_mark_failed(L, tidx);
     } else if (status == LUA_OK) {
-        task->nresults = nres - 1; /* index 1 holds the Task */
+        task->nresults = nres - 2; /* indices 1 and 2 hold the Task and the Loop */
         if (ctask->must_cancel) {
             cancelled_error_for(L, task);
             task_set_error(L, tidx);
@@ -476,7 +485,7 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
             lua_replace(L, -2);
             cancelled = lcr_is_error(L, -1, "CancelledError");
         }
-        lua_settop(co, 0);
+        keep_task_anchors(L, co, tidx, loop);
         if (cancelled && loop->closing && lua_isnil(L, -1) == 0 && task->core.fut.cancel_msg == NULL)
             lua_pop(L, 1); /* a closing loop's plain CancelledError: made again if asked for */
         else
@@ -583,13 +592,14 @@ ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs) {
         co = lua_newthread(L);
     }
     lua_setiuservalue(L, tidx, TUV_THREAD);
-    lcr_push_loop(L, loop);
-    lua_setiuservalue(L, tidx, TUV_LOOP);
     luaL_checkstack(co, nargs + 4, "corral.spawn");
+    /* The thread's stack: [Task, Loop, function, args...]; the Loop slot
+     * keeps the loop alive as long as the task (see keep_task_anchors). */
     lua_pushvalue(L, tidx);
-    lua_xmove(L, co, 1);
+    lcr_push_loop(L, loop);
+    lua_xmove(L, co, 2);
     if (given != NULL) {
-        lua_insert(co, 1);
+        lua_rotate(co, 1, 2);
     } else {
         lua_pushvalue(L, fidx);
         lua_xmove(L, co, 1);
@@ -702,7 +712,7 @@ void lcr_loop_close(lua_State *L, lloop *loop, int loop_idx) {
         cr_task_abandon(ctask);
         if (task->launched)
             lcr_closethread(task->co, L);
-        lua_settop(task->co, 0);
+        keep_task_anchors(L, task->co, tidx, loop);
         cancelled_error_for(L, task);
         task_set_error(L, tidx);
         task_unanchor(L, task);
