@@ -14,10 +14,10 @@ void cr_cond_init(cr_cond *cond, cr_lock *lock) {
 static void notify_n(cr_cond *cond, size_t n) {
     size_t woken = 0;
     cr_waitq *queue = &cond->waiters;
-    for (cr_future *w = cr_waitq_first(queue); w && woken < n; w = cr_waitq_next(queue, w)) {
-        if (!cr_future_done(w)) {
+    for (cr_waiter *w = cr_waitq_first(queue); w && woken < n; w = cr_waitq_next(queue, w)) {
+        if (!cr_future_done(&w->fut)) {
             woken++;
-            cr_future_set_result(w, 0);
+            cr_future_set_result(&w->fut, 0);
         }
     }
 }

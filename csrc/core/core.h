@@ -154,8 +154,6 @@ enum cr_future_state { CR_PENDING = 0, CR_CANCELLED, CR_FINISHED };
 struct cr_future {
     cr_loop *loop;           /* loop its callbacks are scheduled on */
     cr_link callbacks;       /* handles to schedule on completion, in order */
-    cr_link wlink;           /* membership in a primitive's waiter queue */
-    cr_waitq *queue;         /* the queue holding wlink, or NULL */
     const void *cancel_msg;  /* message of its cancellation (client-owned) */
     uint8_t state;           /* enum cr_future_state */
     uint8_t failed;          /* CR_FINISHED with an error */
@@ -164,7 +162,17 @@ struct cr_future {
     int value;               /* small integer result (waiters use it) */
 };
 
+/* A task's place in a primitive's waiter queue: a future completed when
+ * the task is woken (or cancelled), linked into the queue meanwhile. */
+typedef struct cr_waiter {
+    cr_future fut;           /* completes on wakeup or cancellation */
+    cr_link wlink;           /* membership in a primitive's waiter queue */
+    cr_waitq *queue;         /* the queue holding wlink, or NULL */
+} cr_waiter;
+
 void cr_future_init(cr_future *future, cr_loop *loop);
+/* A fresh waiter (pending, in no queue). */
+void cr_waiter_init(cr_waiter *waiter, cr_loop *loop);
 /* Complete with a result: 0, or -1 if already done. */
 int cr_future_set_result(cr_future *future, int value);
 /* Complete with an error (the client keeps the error value). */
@@ -210,7 +218,7 @@ enum cr_step_result {
 struct cr_task {
     cr_future fut;           /* the task's own completion */
     cr_handle step;          /* step/wakeup handle */
-    cr_future wait;          /* embedded waiter for primitives and sleep */
+    cr_waiter wait;          /* embedded waiter for primitives and sleep */
     cr_handle timer;         /* embedded timer for sleep */
     cr_link tasks_link;      /* membership in loop->tasks while not done */
     cr_future *waiting_on;   /* future the task is blocked on (during a step:
@@ -257,9 +265,9 @@ void cr_wait_enqueue(cr_task *task, cr_waitq *queue);
 /* Remove the task's wait future from its queue (no-op if not queued). */
 void cr_wait_dequeue(cr_task *task);
 /* First queued waiter, or NULL. */
-cr_future *cr_waitq_first(const cr_waitq *queue);
+cr_waiter *cr_waitq_first(const cr_waitq *queue);
 /* Next queued waiter after `waiter`, or NULL. */
-cr_future *cr_waitq_next(const cr_waitq *queue, const cr_future *waiter);
+cr_waiter *cr_waitq_next(const cr_waitq *queue, const cr_waiter *waiter);
 
 /* Run the task's current op one step. */
 static inline int cr_op_run(cr_task *task) {

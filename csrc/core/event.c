@@ -13,9 +13,9 @@ void cr_event_set(cr_event *event) {
         return;
     event->is_set = 1;
     cr_waitq *queue = &event->waiters;
-    for (cr_future *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w))
-        if (!cr_future_done(w))
-            cr_future_set_result(w, 1);
+    for (cr_waiter *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w))
+        if (!cr_future_done(&w->fut))
+            cr_future_set_result(&w->fut, 1);
 }
 
 void cr_event_clear(cr_event *event) {

@@ -9,8 +9,6 @@
 void cr_future_init(cr_future *future, cr_loop *loop) {
     future->loop = loop;
     cr_list_init(&future->callbacks);
-    cr_link_clear(&future->wlink);
-    future->queue = NULL;
     future->custom_cancel = 0;
     future->cancel_msg = NULL;
     future->state = CR_PENDING;
@@ -26,6 +24,12 @@ static void schedule_callbacks(cr_future *future) {
         handle->where = CR_IN_NOTHING;
         cr_loop_call_soon(future->loop, handle);
     }
+}
+
+void cr_waiter_init(cr_waiter *waiter, cr_loop *loop) {
+    cr_future_init(&waiter->fut, loop);
+    cr_link_clear(&waiter->wlink);
+    waiter->queue = NULL;
 }
 
 int cr_future_set_result(cr_future *future, int value) {

@@ -13,8 +13,8 @@ void cr_lock_init(cr_lock *lock) {
 
 /* True when every queued waiter is cancelled (or none is queued). */
 static int all_waiters_cancelled(const cr_waitq *queue) {
-    for (cr_future *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w))
-        if (w->state != CR_CANCELLED)
+    for (cr_waiter *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w))
+        if (w->fut.state != CR_CANCELLED)
             return 0;
     return 1;
 }
@@ -29,9 +29,9 @@ int cr_lock_try(cr_lock *lock, cr_task *task) {
 }
 
 static void wake_up_first(cr_lock *lock) {
-    cr_future *first = cr_waitq_first(&lock->waiters);
-    if (first != NULL && !cr_future_done(first))
-        cr_future_set_result(first, 1);
+    cr_waiter *first = cr_waitq_first(&lock->waiters);
+    if (first != NULL && !cr_future_done(&first->fut))
+        cr_future_set_result(&first->fut, 1);
 }
 
 int cr_lock_release(cr_lock *lock) {

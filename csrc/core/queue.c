@@ -200,7 +200,7 @@ static cr_queue_item pop(cr_queue *queue) {
 /* ---- waiters ---- */
 
 /* Take a waiter out of its queue (its task's later dequeue is a no-op). */
-static void unlink_waiter(cr_waitq *waiters, cr_future *waiter) {
+static void unlink_waiter(cr_waitq *waiters, cr_waiter *waiter) {
     cr_list_remove(&waiter->wlink);
     waiters->n--;
     waiter->queue = NULL;
@@ -209,28 +209,28 @@ static void unlink_waiter(cr_waitq *waiters, cr_future *waiter) {
 /* asyncio's _wakeup_next: drop waiters from the front until one that is
  * still pending has been woken. */
 static void wakeup_next(cr_waitq *waiters) {
-    cr_future *waiter;
+    cr_waiter *waiter;
     while ((waiter = cr_waitq_first(waiters)) != NULL) {
         unlink_waiter(waiters, waiter);
-        if (!cr_future_done(waiter)) {
-            cr_future_set_result(waiter, 1);
+        if (!cr_future_done(&waiter->fut)) {
+            cr_future_set_result(&waiter->fut, 1);
             return;
         }
     }
 }
 
 static void wakeup_all(cr_waitq *waiters) {
-    cr_future *waiter;
+    cr_waiter *waiter;
     while ((waiter = cr_waitq_first(waiters)) != NULL) {
         unlink_waiter(waiters, waiter);
-        if (!cr_future_done(waiter))
-            cr_future_set_result(waiter, 1);
+        if (!cr_future_done(&waiter->fut))
+            cr_future_set_result(&waiter->fut, 1);
     }
 }
 
 /* Forget every waiter without waking it (teardown). */
 static void unlink_all(cr_waitq *waiters) {
-    cr_future *waiter;
+    cr_waiter *waiter;
     while ((waiter = cr_waitq_first(waiters)) != NULL)
         unlink_waiter(waiters, waiter);
 }
@@ -304,7 +304,7 @@ static int after_wait(cr_task *task, cr_waitq *waiters, int can_use) {
     cr_wait_dequeue(task);
     if (cr_task_wake_status(task) != CR_ECANCELLED)
         return CR_OK;
-    if (can_use && task->wait.state == CR_FINISHED)
+    if (can_use && task->wait.fut.state == CR_FINISHED)
         wakeup_next(waiters);
     return CR_ECANCELLED;
 }

@@ -15,8 +15,8 @@ int cr_sema_locked(const cr_sema *sema) {
     if (sema->value == 0)
         return 1;
     const cr_waitq *queue = &sema->waiters;
-    for (cr_future *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w))
-        if (w->state != CR_CANCELLED)
+    for (cr_waiter *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w))
+        if (w->fut.state != CR_CANCELLED)
             return 1;
     return 0;
 }
@@ -24,10 +24,10 @@ int cr_sema_locked(const cr_sema *sema) {
 /* Wake the first waiter not already woken, reserving a unit for it. */
 static int wake_up_next(cr_sema *sema) {
     cr_waitq *queue = &sema->waiters;
-    for (cr_future *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w)) {
-        if (!cr_future_done(w)) {
+    for (cr_waiter *w = cr_waitq_first(queue); w; w = cr_waitq_next(queue, w)) {
+        if (!cr_future_done(&w->fut)) {
             sema->value--;
-            cr_future_set_result(w, 1);
+            cr_future_set_result(&w->fut, 1);
             return 1;
         }
     }
@@ -55,7 +55,7 @@ static int acquire_step(cr_task *task, cr_op *op) {
     }
     cr_wait_dequeue(task);
     int status = cr_task_wake_status(task);
-    if (status == CR_ECANCELLED && task->wait.state == CR_FINISHED)
+    if (status == CR_ECANCELLED && task->wait.fut.state == CR_FINISHED)
         sema->value++; /* woken, but not taking the unit after all */
     /* New waiters may have queued behind: wake as many as units allow. */
     while (sema->value > 0)

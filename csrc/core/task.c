@@ -20,7 +20,7 @@ void cr_task_init(cr_task *task, cr_loop *loop) {
     cr_future_init(&task->fut, loop);
     task->fut.is_task = 1;
     cr_handle_init(&task->step, task_step);
-    cr_future_init(&task->wait, loop);
+    cr_waiter_init(&task->wait, loop);
     cr_handle_init(&task->timer, NULL);
     cr_list_push_back(&loop->tasks, &task->tasks_link);
     loop->ntasks++;

@@ -12,17 +12,17 @@ void cr_waitq_init(cr_waitq *queue) {
 }
 
 void cr_wait_enqueue(cr_task *task, cr_waitq *queue) {
-    cr_future *wait = &task->wait;
+    cr_waiter *wait = &task->wait;
     assert(!cr_link_is_linked(&wait->wlink));
-    cr_future_init(wait, task->fut.loop);
+    cr_future_init(&wait->fut, task->fut.loop);
     cr_list_push_back(&queue->head, &wait->wlink);
     wait->queue = queue;
     queue->n++;
-    cr_task_block_on(task, wait);
+    cr_task_block_on(task, &wait->fut);
 }
 
 void cr_wait_dequeue(cr_task *task) {
-    cr_future *wait = &task->wait;
+    cr_waiter *wait = &task->wait;
     if (wait->queue == NULL)
         return;
     cr_list_remove(&wait->wlink);
@@ -30,16 +30,16 @@ void cr_wait_dequeue(cr_task *task) {
     wait->queue = NULL;
 }
 
-cr_future *cr_waitq_first(const cr_waitq *queue) {
+cr_waiter *cr_waitq_first(const cr_waitq *queue) {
     if (cr_list_is_empty(&queue->head))
         return NULL;
-    return cr_container_of(queue->head.next, cr_future, wlink);
+    return cr_container_of(queue->head.next, cr_waiter, wlink);
 }
 
-cr_future *cr_waitq_next(const cr_waitq *queue, const cr_future *waiter) {
+cr_waiter *cr_waitq_next(const cr_waitq *queue, const cr_waiter *waiter) {
     if (waiter->wlink.next == &queue->head)
         return NULL;
-    return cr_container_of(waiter->wlink.next, cr_future, wlink);
+    return cr_container_of(waiter->wlink.next, cr_waiter, wlink);
 }
 
 /* ---- sleep ---- */
@@ -47,8 +47,8 @@ cr_future *cr_waitq_next(const cr_waitq *queue, const cr_future *waiter) {
 static void sleep_timer_fired(cr_loop *loop, cr_handle *handle) {
     (void)loop;
     cr_task *task = cr_container_of(handle, cr_task, timer);
-    if (!cr_future_done(&task->wait))
-        cr_future_set_result(&task->wait, 0);
+    if (!cr_future_done(&task->wait.fut))
+        cr_future_set_result(&task->wait.fut, 0);
 }
 
 static int sleep_step(cr_task *task, cr_op *op) {
@@ -59,11 +59,11 @@ static int sleep_step(cr_task *task, cr_op *op) {
             cr_task_block_on(task, NULL);
             return CR_WAIT;
         }
-        cr_future_init(&task->wait, loop);
+        cr_future_init(&task->wait.fut, loop);
         cr_handle_init(&task->timer, sleep_timer_fired);
         if (cr_loop_call_at(loop, &task->timer, cr_loop_time(loop) + op->delay) != CR_OK)
             return CR_ENOMEM;
-        cr_task_block_on(task, &task->wait);
+        cr_task_block_on(task, &task->wait.fut);
         return CR_WAIT;
     }
     cr_handle_detach(loop, &task->timer);

@@ -869,9 +869,9 @@ static void t_task_cancel_blocked(void) {
     h_spawn(&b, "b", sc);
     ASSERT_EQ(h_iter(), 2);
     ASSERT_EQ(H.heap_len, 2);
-    ASSERT_TRUE(a.core.waiting_on == &a.core.wait);
+    ASSERT_TRUE(a.core.waiting_on == &a.core.wait.fut);
     ASSERT_EQ(cr_task_cancel(&a.core), 1);
-    ASSERT_EQ(a.core.wait.state, CR_CANCELLED);
+    ASSERT_EQ(a.core.wait.fut.state, CR_CANCELLED);
     ASSERT_EQ(a.core.must_cancel, 0);
     ASSERT_EQ(a.core.step.where, CR_IN_READY);
     ASSERT_EQ(cr_task_cancel(&b.core), 1);
@@ -962,7 +962,7 @@ static void t_task_cancel_propagates(void) {
     ASSERT_EQ(a.core.cancels_requested, 1);
     ASSERT_EQ(a.core.must_cancel, 0);
     ASSERT_EQ(b.core.cancels_requested, 1);
-    ASSERT_EQ(b.core.wait.state, CR_CANCELLED);
+    ASSERT_EQ(b.core.wait.fut.state, CR_CANCELLED);
     ASSERT_EQ(cr_task_cancel(&c.core), 1);
     ASSERT_EQ(d.core.cancels_requested, 1);
     h_run(10);
@@ -1014,7 +1014,7 @@ static void t_task_interrupt(void) {
     cr_task_interrupt(&a.core);
     ASSERT_EQ(a.core.step.where, CR_IN_READY);
     ASSERT_TRUE(a.core.waiting_on == NULL);
-    ASSERT_EQ(a.core.wait.state, CR_PENDING); /* not cancelled */
+    ASSERT_EQ(a.core.wait.fut.state, CR_PENDING); /* not cancelled */
     cr_task_interrupt(&c.core);
     ASSERT_TRUE(cr_list_is_empty(&b.core.fut.callbacks));
     cr_task_interrupt(&d.core); /* step already queued: not queued twice */

@@ -452,7 +452,7 @@ static void t_sema_locked_rule(void) {
     h_iter();
     /* c queued behind a; a, done waiting, woke c with the free unit */
     ASSERT_EQ(s.value, 0);
-    ASSERT_EQ(c.core.wait.state, CR_FINISHED);
+    ASSERT_EQ(c.core.wait.fut.state, CR_FINISHED);
     h_iter();
     ASSERT_STR_EQ(h_logstr(), "a:acq@2 c:acq@3");
     ASSERT_EQ(s.waiters.n, 0);
@@ -510,7 +510,7 @@ static void t_sema_interrupt(void) {
     cr_task_interrupt(&a.core);
     ASSERT_EQ(cr_sema_release(&s), CR_OK); /* reserved for a's pending wait */
     ASSERT_EQ(s.value, 0);
-    ASSERT_EQ(a.core.wait.state, CR_FINISHED);
+    ASSERT_EQ(a.core.wait.fut.state, CR_FINISHED);
     h_run(10);
     ASSERT_STR_EQ(h_logstr(), "a:acq!cancelled@2 a:cancelled@2 b:acq@3");
     ASSERT_EQ(s.value, 0);
@@ -753,7 +753,7 @@ static void t_stress_lock(void) {
 
 /* The task whose wait future is the i-th entry of `q`, or NULL. */
 static ttask *queued_task(cr_waitq *q, uint32_t i) {
-    cr_future *w = cr_waitq_first(q);
+    cr_waiter *w = cr_waitq_first(q);
     while (w != NULL && i-- > 0)
         w = cr_waitq_next(q, w);
     if (w == NULL)

@@ -580,7 +580,7 @@ static void waiters_17(void) {
     cr_queue_free(q);
     ASSERT_EQ(q->getters.n, 0);
     ASSERT_TRUE(a.core.wait.queue == NULL);
-    ASSERT_TRUE(!cr_future_done(&a.core.wait));
+    ASSERT_TRUE(!cr_future_done(&a.core.wait.fut));
     q_teardown();
 }
 
