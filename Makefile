@@ -35,7 +35,8 @@ CORE_SRC = csrc/core/loop.c csrc/core/future.c csrc/core/task.c csrc/core/wait.c
 LUA_SRC  = csrc/lua/lcorral.c csrc/lua/lerror.c csrc/lua/lloop.c csrc/lua/ltask.c \
            csrc/lua/lfuture.c csrc/lua/llock.c csrc/lua/levent.c csrc/lua/lcond.c \
            csrc/lua/lsema.c csrc/lua/lbarrier.c \
-           csrc/lua/lhandle.c csrc/lua/lcoro.c csrc/lua/lqueue.c
+           csrc/lua/lhandle.c csrc/lua/lcoro.c csrc/lua/lqueue.c \
+           csrc/lua/ltrace.c
 RUNNER_SRC = csrc/runner/main.c
 CTEST_SRC  = spec/c/test_main.c spec/c/test_core.c spec/c/test_prims.c spec/c/harness.c spec/c/test_queue.c
 

@@ -9,6 +9,8 @@
 #ifndef CORRAL_LCORRAL_H
 #define CORRAL_LCORRAL_H
 
+#include <stdio.h>
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -49,6 +51,11 @@ typedef struct lloop {
     int ud_idx;              /* stack index of the Loop in L while running */
     int failed;              /* registry ref: weak table of failed Tasks */
     uint32_t gather_serial;  /* serial of the last gather (dedup marks) */
+    FILE *trace;             /* trace option: the trace-event file, or NULL */
+    void *trace_slots;       /* per anchor slot trace state (ltrace.c) */
+    int trace_cap;           /* entries of trace_slots */
+    int trace_first;         /* no event written yet */
+    double trace_t0;         /* loop time when tracing began */
     int refs;                /* registry ref: values held by callbacks */
     cr_link callbacks;       /* live lcallbacks, freed at close */
     int running;             /* inside run_until_complete / step */
@@ -192,6 +199,14 @@ lfuture *lcr_future_new(lua_State *L, lloop *loop);
 lfuture *lcr_to_future(lua_State *L, int idx);
 void lcr_future_open(lua_State *L);
 int lcr_gather(lua_State *L);
+
+/* ltrace.c: the trace option */
+void lcr_trace_open(lua_State *L, lloop *loop, const char *path);
+void lcr_trace_close(lloop *loop);
+void lcr_trace_spawn(lua_State *L, lloop *loop, ltask *task);
+void lcr_trace_cancel(lloop *loop, ltask *task);
+void lcr_trace_step_begin(lua_State *L, lloop *loop, ltask *task);
+void lcr_trace_step_end(lloop *loop, ltask *task);
 
 /* synchronization classes */
 void lcr_lock_open(lua_State *L);

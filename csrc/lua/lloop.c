@@ -373,6 +373,14 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
         cr_loop_seed(&loop->core, (uint64_t)seed);
     }
     lua_pop(L, 1);
+    lcr_opt_field(L, idx, "trace");
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "bad option 'trace' (file name expected, got %s)", luaL_typename(L, -1));
+        if (loop->trace == NULL)
+            lcr_trace_open(L, loop, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
     lcr_opt_field(L, idx, "debug");
     if (lua_toboolean(L, -1)) {
         loop->core.slow_threshold = 0.1;
@@ -405,6 +413,8 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
     lua_State *L = loop->L;
     lua_State *co = task->co;
     int nres = 0, status;
+    if (loop->trace != NULL)
+        lcr_trace_step_begin(L, loop, task);
     if (!task->launched) {
         task->launched = 1;
         if (cancel) {
@@ -424,6 +434,8 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
     } else {
         status = lua_resume(co, L, 0, &nres);
     }
+    if (loop->trace != NULL)
+        lcr_trace_step_end(loop, task);
     if (status == LUA_YIELD && nres >= 1 && ctask->blocked && lua_touserdata(co, -1) == &sentinel) {
         lua_pop(co, nres);
         cr_task_step_done(ctask, CR_STEP_BLOCKED);
@@ -505,6 +517,7 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
 static void loop_release(lua_State *L, lloop *loop) {
     if (tls_running == loop)
         tls_running = NULL;
+    lcr_trace_close(loop);
     cr_link *node;
     while ((node = loop->callbacks.next) != &loop->callbacks) {
         lcallback *cb = cr_container_of(node, lcallback, live);
@@ -612,6 +625,8 @@ ltask *lcr_spawn(lua_State *L, lloop *loop, int fidx, int nargs) {
     lua_pushvalue(L, tidx);
     task_anchor(L, loop, task);
     lua_pop(L, 1);
+    if (loop->trace != NULL)
+        lcr_trace_spawn(L, loop, task);
     return task;
 }
 

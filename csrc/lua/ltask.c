@@ -182,7 +182,10 @@ static int task_cancel(lua_State *L) {
         lua_pushboolean(L, 0);
         return 1;
     }
-    lua_pushboolean(L, lcr_cancel_with_msg(L, ltask_loop(task), &task->core.fut, 2));
+    lloop *loop = ltask_loop(task);
+    if (loop->trace != NULL)
+        lcr_trace_cancel(loop, task);
+    lua_pushboolean(L, lcr_cancel_with_msg(L, loop, &task->core.fut, 2));
     return 1;
 }
 

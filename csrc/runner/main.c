@@ -13,6 +13,7 @@
  *     --clock=NAME     default clock of every corral.run: monotonic, virtual
  *     --seed=N         default schedule seed of every corral.run
  *     --debug          default debug option of every corral.run
+ *     --trace=FILE     default trace file of every corral.run
  *     --explore=N      run the script N times with seeds 1..N on the virtual
  *                      clock and report the distinct outputs
  *
@@ -48,6 +49,7 @@ struct options {
     const char *clock;   /* --clock */
     const char *seed;    /* --seed (validated) */
     int debug;           /* --debug */
+    const char *trace;   /* --trace=FILE */
     long explore;        /* --explore=N, or 0 */
 };
 
@@ -64,6 +66,7 @@ static void usage(const char *message, const char *what) {
             "  --clock=NAME     default clock of corral.run: monotonic or virtual\n"
             "  --seed=N         default schedule seed of corral.run (shuffles ready tasks)\n"
             "  --debug          report slow task steps and callbacks\n"
+            "  --trace=FILE     write a Chrome trace-event file of the run\n"
             "  --explore=N      run the script with seeds 1..N (virtual clock) and\n"
             "                   count its distinct outputs\n"
             "  --               stop handling options\n"
@@ -125,6 +128,8 @@ static int parse(struct options *o) {
                 usage("bad run count (a positive integer expected):", a + 10);
                 return EXIT_USAGE;
             }
+        } else if (starts_with(a, "--trace=") && a[8] != '\0') {
+            o->trace = a + 8;
         } else if (starts_with(a, "--trace") || starts_with(a, "--sandbox") || starts_with(a, "--max-")
                    || starts_with(a, "--deadline") || starts_with(a, "--preempt")) {
             usage("option not implemented yet:", a);
@@ -301,6 +306,10 @@ static int pmain(lua_State *L) {
     if (o->debug) {
         lua_pushboolean(L, 1);
         corral_set_default(L, "debug");
+    }
+    if (o->trace) {
+        lua_pushstring(L, o->trace);
+        corral_set_default(L, "trace");
     }
     if (o->version)
         printf("corral %s (%s)\n", CORRAL_VERSION, LUA_RELEASE);

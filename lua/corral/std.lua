@@ -5,6 +5,9 @@
 -- and run once by luaopen_corral with the module table as its argument.
 
 local corral = ...
+if type(corral) ~= "table" then -- required by name: corral loads this itself
+  return require "corral"
+end
 
 local is_error = corral.is_error
 local Error = corral.Error
