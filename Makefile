@@ -36,7 +36,7 @@ LUA_SRC  = csrc/lua/lcorral.c csrc/lua/lerror.c csrc/lua/lloop.c csrc/lua/ltask.
            csrc/lua/lfuture.c csrc/lua/llock.c csrc/lua/levent.c csrc/lua/lcond.c \
            csrc/lua/lsema.c csrc/lua/lbarrier.c \
            csrc/lua/lhandle.c csrc/lua/lcoro.c csrc/lua/lqueue.c \
-           csrc/lua/ltrace.c
+           csrc/lua/ltrace.c csrc/sandbox/sandbox.c
 RUNNER_SRC = csrc/runner/main.c
 CTEST_SRC  = spec/c/test_main.c spec/c/test_core.c spec/c/test_prims.c spec/c/harness.c spec/c/test_queue.c
 

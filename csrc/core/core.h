@@ -81,6 +81,9 @@ typedef void (*cr_step_fn)(cr_loop *loop, cr_task *task, int cancel);
 
 struct cr_loop {
     cr_link ready;           /* handles to run on the next iteration */
+    cr_link batch;           /* the handles of the iteration being run (kept in
+                              * the loop so that an error escaping a handle
+                              * leaves them consistent: they run next time) */
     cr_handle **heap;        /* timer min-heap by (when, seq) */
     uint32_t heap_len;       /* timers in the heap */
     uint32_t heap_cap;       /* allocated slots */
@@ -119,6 +122,8 @@ void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock);
 void cr_loop_seed(cr_loop *loop, uint64_t seed);
 /* Free the heap storage.  The client must have finished its tasks. */
 void cr_loop_free(cr_loop *loop);
+/* CLOCK_MONOTONIC, in seconds. */
+double cr_monotonic_now(void);
 /* The loop's clock, in seconds. */
 double cr_loop_time(const cr_loop *loop);
 /* Append a handle to the ready queue (runs on the next iteration). */

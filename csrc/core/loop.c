@@ -39,6 +39,7 @@ void *cr_default_alloc(void *alloc_data, void *ptr, size_t osize, size_t nsize) 
 
 void cr_loop_init(cr_loop *loop, cr_step_fn step, int virtual_clock) {
     cr_list_init(&loop->ready);
+    cr_list_init(&loop->batch);
     loop->heap = NULL;
     loop->heap_len = 0;
     loop->heap_cap = 0;
@@ -74,6 +75,8 @@ void cr_loop_free(cr_loop *loop) {
     cr_link *node;
     while ((node = cr_list_pop_front(&loop->ready)) != NULL)
         cr_container_of(node, cr_handle, link)->where = CR_IN_NOTHING;
+    while ((node = cr_list_pop_front(&loop->batch)) != NULL)
+        cr_container_of(node, cr_handle, link)->where = CR_IN_NOTHING;
     if (loop->heap != NULL)
         loop->alloc(loop->alloc_data, loop->heap, loop->heap_cap * sizeof *loop->heap, 0);
     if (loop->scratch != NULL)
@@ -84,7 +87,7 @@ void cr_loop_free(cr_loop *loop) {
     loop->heap_len = loop->heap_cap = 0;
 }
 
-static double monotonic_now(void) {
+double cr_monotonic_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
@@ -95,7 +98,7 @@ double cr_loop_time(const cr_loop *loop) {
         return loop->clock(loop->clock_data);
     if (loop->virtual_clock)
         return loop->vtime;
-    return monotonic_now();
+    return cr_monotonic_now();
 }
 
 void cr_loop_call_soon(cr_loop *loop, cr_handle *handle) {
@@ -195,11 +198,11 @@ void cr_handle_detach(cr_loop *loop, cr_handle *handle) {
 }
 
 int cr_loop_is_idle(const cr_loop *loop) {
-    return cr_list_is_empty(&loop->ready) && loop->heap_len == 0;
+    return cr_list_is_empty(&loop->ready) && cr_list_is_empty(&loop->batch) && loop->heap_len == 0;
 }
 
 double cr_loop_next_deadline(cr_loop *loop) {
-    if (!cr_list_is_empty(&loop->ready))
+    if (!cr_list_is_empty(&loop->ready) || !cr_list_is_empty(&loop->batch))
         return 0;
     if (loop->heap_len == 0)
         return -1;
@@ -271,7 +274,7 @@ static void shuffle_batch(cr_loop *loop, cr_link *batch) {
 }
 
 size_t cr_loop_run_once(cr_loop *loop, double timeout) {
-    if (cr_list_is_empty(&loop->ready) && loop->heap_len > 0) {
+    if (cr_list_is_empty(&loop->ready) && cr_list_is_empty(&loop->batch) && loop->heap_len > 0) {
         double first = loop->heap[0]->when;
         if (loop->virtual_clock && loop->clock == NULL) {
             if (first > loop->vtime && first - loop->vtime <= timeout)
@@ -292,14 +295,15 @@ size_t cr_loop_run_once(cr_loop *loop, double timeout) {
         cr_list_push_back(&loop->ready, &handle->link);
     }
 
-    cr_link batch;
-    cr_list_init(&batch);
-    cr_list_splice_back(&batch, &loop->ready);
+    /* The batch normally starts empty; what an escaping error left in it
+     * runs first. */
+    cr_link *batch = &loop->batch;
+    cr_list_splice_back(batch, &loop->ready);
     if (loop->shuffle)
-        shuffle_batch(loop, &batch);
+        shuffle_batch(loop, batch);
     size_t ran = 0;
     cr_link *node;
-    while ((node = cr_list_pop_front(&batch)) != NULL) {
+    while ((node = cr_list_pop_front(batch)) != NULL) {
         cr_handle *handle = cr_container_of(node, cr_handle, link);
         handle->where = CR_IN_NOTHING;
         if (handle->cancelled)
@@ -307,9 +311,9 @@ size_t cr_loop_run_once(cr_loop *loop, double timeout) {
         ran++;
         if (loop->slow_threshold > 0 && loop->on_slow != NULL) {
             cr_task *task = cr_handle_is_step(handle) ? cr_container_of(handle, cr_task, step) : NULL;
-            double start = monotonic_now();
+            double start = cr_monotonic_now();
             handle->fn(loop, handle);
-            double took = monotonic_now() - start;
+            double took = cr_monotonic_now() - start;
             if (took >= loop->slow_threshold)
                 loop->on_slow(loop, task, took);
         } else {

@@ -31,6 +31,46 @@ CORRAL_API int luaopen_corral(lua_State *L);
  * --clock and --seed use this.  Returns CORRAL_OK. */
 CORRAL_API int corral_set_default(lua_State *L, const char *option);
 
+/* For a count hook: if L is the thread of the running task (and may
+ * yield), suspend that task to the back of the ready queue; otherwise
+ * return 0 and do nothing.  Only effective in a loop whose "preempt"
+ * option (or default) is true.  The sandbox's --preempt uses it. */
+CORRAL_API int corral_preempt(lua_State *L);
+
+/* ---- the sandbox ---- */
+
+/* Limits of a sandboxed state; 0 means none. */
+typedef struct corral_limits {
+    size_t max_memory;                  /* bytes the state may hold */
+    unsigned long long max_instructions; /* VM instructions it may run */
+    double deadline;                    /* seconds of wall-clock time */
+    unsigned long preempt;              /* preempt a task after this many
+                                         * instructions without suspending */
+} corral_limits;
+
+/* Which limit ended a sandboxed script (corral_sandbox_limit). */
+#define CORRAL_LIMIT_NONE 0
+#define CORRAL_LIMIT_MEMORY 1
+#define CORRAL_LIMIT_INSTRUCTIONS 2
+#define CORRAL_LIMIT_DEADLINE 3
+
+/* A new Lua state with the standard libraries and corral loaded (the
+ * global `corral`), under `limits` (NULL: none).  With `restricted`, its
+ * global environment is cut down for untrusted code: no io, no os but
+ * os.time/os.clock/os.date, no debug, no dofile/loadfile, load only for
+ * text chunks, and require only for "corral" and the modules named in
+ * `allowed` (a NULL-terminated list, or NULL).  A limit that is exceeded
+ * raises LimitError (field `limit`: "memory", "instructions" or
+ * "deadline") in the script, again at every later attempt to go on, so
+ * the script ends with it.  Returns NULL if the state cannot be made. */
+CORRAL_API lua_State *corral_sandbox_new(const corral_limits *limits, int restricted,
+                                         const char *const *allowed);
+/* The limit a sandboxed state exceeded (CORRAL_LIMIT_*), or
+ * CORRAL_LIMIT_NONE. */
+CORRAL_API int corral_sandbox_limit(lua_State *L);
+/* Close a state made by corral_sandbox_new and free everything. */
+CORRAL_API void corral_sandbox_close(lua_State *L);
+
 /* A static description of an error code. */
 CORRAL_API const char *corral_strerror(int code);
 

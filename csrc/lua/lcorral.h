@@ -51,6 +51,9 @@ typedef struct lloop {
     int ud_idx;              /* stack index of the Loop in L while running */
     int failed;              /* registry ref: weak table of failed Tasks */
     uint32_t gather_serial;  /* serial of the last gather (dedup marks) */
+    double deadline;         /* CLOCK_MONOTONIC time the run must end by, or 0 */
+    int preempt;             /* tasks are preempted by a count hook */
+    int hook_period;         /* that hook's instruction count */
     FILE *trace;             /* trace option: the trace-event file, or NULL */
     void *trace_slots;       /* per anchor slot trace state (ltrace.c) */
     int trace_cap;           /* entries of trace_slots */
@@ -76,6 +79,9 @@ typedef struct ltask {
     uint8_t launched;        /* its function was started */
     uint8_t retrieved;       /* its error was handed out */
     uint8_t deadlock;        /* the next cancellation is a DeadlockError */
+    uint8_t preempted;       /* corral_preempt yielded it (for loop_step) */
+    uint8_t was_preempted;   /* its current suspension is a preemption */
+    uint8_t deliver_cancel;  /* raise CancelledError at the next hook call */
 } ltask;
 
 /* The loop a task runs on (anchored by the task's thread). */
@@ -124,6 +130,8 @@ enum { LCB_LUA = 1, LCB_STOP };
 void lcr_error_push(lua_State *L, const char *type, const char *message);
 int lcr_error_raise(lua_State *L, const char *type, const char *message);
 int lcr_is_error(lua_State *L, int idx, const char *type);
+/* Raise LimitError {limit = limit} ("memory", "instructions", "deadline"). */
+int lcr_limit_error(lua_State *L, const char *limit);
 void lcr_error_open(lua_State *L);
 int lcr_raise_code(lua_State *L, ltask *task, int rc);
 /* cancel() with the optional message at msg_idx (0: none): cancels the

@@ -110,3 +110,11 @@ int lcr_cancel_with_msg(lua_State *L, lloop *loop, cr_future *future, int msg_id
     loop->core.cancel_msg = saved;
     return r;
 }
+
+int lcr_limit_error(lua_State *L, const char *limit) {
+    lua_pushfstring(L, "%s limit exceeded", limit);
+    lcr_error_push(L, "LimitError", lua_tostring(L, -1));
+    lua_pushstring(L, limit);
+    lua_setfield(L, -2, "limit");
+    return lua_error(L);
+}

@@ -51,6 +51,25 @@ lloop *lcr_check_loop(lua_State *L, int idx) {
     return lcr_checkudata(L, idx, LCR_C_LOOP, LCR_LOOP);
 }
 
+int corral_preempt(lua_State *L) {
+    lloop *loop = tls_running;
+    if (loop == NULL || loop->core.current == NULL || !loop->preempt)
+        return 0;
+    ltask *task = (ltask *)loop->core.current;
+    /* Only the task's own thread: a yield from a nested coroutine would go
+     * to that coroutine's resumer. */
+    if (task->co != L || !lua_isyieldable(L) || task->core.blocked)
+        return 0;
+    if (task->deliver_cancel) {
+        /* cancelled while preempted: raise it where the task goes on */
+        task->deliver_cancel = 0;
+        lua_sethook(L, lua_gethook(L), lua_gethookmask(L), loop->hook_period);
+        return lcr_raise_code(L, task, CR_ECANCELLED);
+    }
+    task->preempted = 1;
+    return lua_yield(L, 0);
+}
+
 /* A suspension of this task was swallowed on its way to the loop. */
 static void lost_suspension(lua_State *L, ltask *task, const char *fname) {
     cr_task_unblock(&task->core);
@@ -381,6 +400,12 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
             lcr_trace_open(L, loop, lua_tostring(L, -1));
     }
     lua_pop(L, 1);
+    lcr_opt_field(L, idx, "deadline");
+    loop->deadline = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+    lua_pop(L, 1);
+    lcr_opt_field(L, idx, "preempt");
+    loop->preempt = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lcr_opt_field(L, idx, "debug");
     if (lua_toboolean(L, -1)) {
         loop->core.slow_threshold = 0.1;
@@ -407,6 +432,27 @@ static void cancelled_error_for(lua_State *L, ltask *task) {
     lcr_error_push(L, "CancelledError", task->core.fut.cancel_msg);
 }
 
+/* Setting the hook again restarts its instruction count: a task is
+ * preempted after N instructions without suspending, not N in all.  A
+ * task resumed from a preemption with a cancellation to throw gets its
+ * hook at the very next instruction, to raise it there. */
+static void restart_hook_count(lloop *loop, ltask *task, int cancel) {
+    lua_State *co = task->co;
+    lua_Hook hook = lua_gethook(co);
+    if (hook == NULL)
+        return;
+    if (loop->hook_period == 0)
+        loop->hook_period = lua_gethookcount(co);
+    int was_preempted = task->was_preempted;
+    task->was_preempted = 0;
+    if (cancel && was_preempted) {
+        task->deliver_cancel = 1;
+        lua_sethook(co, hook, lua_gethookmask(co), 1);
+    } else {
+        lua_sethook(co, hook, lua_gethookmask(co), loop->hook_period);
+    }
+}
+
 static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
     lloop *loop = core->userdata;
     ltask *task = (ltask *)ctask;
@@ -430,9 +476,24 @@ static void loop_step(cr_loop *core, cr_task *ctask, int cancel) {
             lua_settop(L, tidx - 1);
             return;
         }
+        if (loop->preempt)
+            restart_hook_count(loop, task, cancel);
         status = lua_resume(co, L, lua_gettop(co) - 3, &nres);
     } else {
+        if (loop->preempt)
+            restart_hook_count(loop, task, cancel);
         status = lua_resume(co, L, 0, &nres);
+    }
+    if (status == LUA_YIELD && task->preempted) {
+        /* preempted by a count hook: to the back of the ready queue */
+        task->preempted = 0;
+        task->was_preempted = 1;
+        lua_pop(co, nres);
+        if (loop->trace != NULL)
+            lcr_trace_step_end(loop, task);
+        cr_task_block_on(ctask, NULL);
+        cr_task_step_done(ctask, CR_STEP_BLOCKED);
+        return;
     }
     if (loop->trace != NULL)
         lcr_trace_step_end(loop, task);
@@ -652,8 +713,17 @@ static void push_deadlock_message(lua_State *L, lloop *loop) {
     luaL_pushresult(&b);
 }
 
+/* Returns 1 when stopped, 0 on a deadlock, 2 past the deadline. */
 static int run_iterations(lua_State *L, lloop *loop) {
     while (!loop->stopping) {
+        double timeout = INFINITY;
+        if (loop->deadline > 0) {
+            double left = loop->deadline - cr_monotonic_now();
+            if (left <= 0)
+                return 2;
+            if (!loop->core.virtual_clock)
+                timeout = left;
+        }
         if (cr_loop_is_idle(&loop->core)) {
             ltask *main = loop->main;
             if (main == NULL || loop->deadlocked)
@@ -666,7 +736,7 @@ static int run_iterations(lua_State *L, lloop *loop) {
             main->deadlock = 1;
             cr_task_interrupt(&main->core);
         }
-        cr_loop_run_once(&loop->core, INFINITY);
+        cr_loop_run_once(&loop->core, timeout);
     }
     return 1;
 }
@@ -690,6 +760,15 @@ int lcr_run_until_complete(lua_State *L, lloop *loop, int loop_idx, int task_idx
     set_running(L, loop);
     int ok = run_iterations(L, loop);
     set_running(L, NULL);
+    if (ok == 2) {
+        loop->running = 0;
+        loop->main = NULL;
+        loop->L = saved_L;
+        loop->ud_idx = saved_idx;
+        if (!loop->stopping)
+            lcr_callback_free(L, stop);
+        lcr_limit_error(L, "deadline");
+    }
     loop->running = 0;
     loop->main = NULL;
     loop->L = saved_L;

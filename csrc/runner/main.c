@@ -16,8 +16,13 @@
  *     --trace=FILE     default trace file of every corral.run
  *     --explore=N      run the script N times with seeds 1..N on the virtual
  *                      clock and report the distinct outputs
+ *     --sandbox        restricted globals for untrusted code
+ *     --max-memory=SIZE, --max-instructions=N, --deadline=SECONDS
+ *                      limits (the script ends with LimitError)
+ *     --preempt=N      preempt a task after N instructions without suspending
  *
- * Exit status: 0 on success, 1 on an uncaught error, 2 on bad usage.
+ * Exit status: 0 on success, 1 on an uncaught error, 2 on bad usage, 3 when
+ * a limit ended the script.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -34,7 +39,7 @@
 
 #include "corral.h"
 
-enum { EXIT_ERROR = 1, EXIT_USAGE = 2 };
+enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LIMIT = 3 };
 
 static const char *progname = "corral";
 
@@ -51,6 +56,10 @@ struct options {
     int debug;           /* --debug */
     const char *trace;   /* --trace=FILE */
     long explore;        /* --explore=N, or 0 */
+    int sandbox;         /* --sandbox */
+    int limited;         /* some limit option */
+    corral_limits limits; /* --max-memory, --max-instructions, --deadline, --preempt */
+    int limit_error;     /* the uncaught error was a LimitError */
 };
 
 static void usage(const char *message, const char *what) {
@@ -69,6 +78,11 @@ static void usage(const char *message, const char *what) {
             "  --trace=FILE     write a Chrome trace-event file of the run\n"
             "  --explore=N      run the script with seeds 1..N (virtual clock) and\n"
             "                   count its distinct outputs\n"
+            "  --sandbox        restricted globals (no io, os, debug, package...)\n"
+            "  --max-memory=SIZE       memory limit, e.g. 64M (K, M, G suffixes)\n"
+            "  --max-instructions=N    instruction budget\n"
+            "  --deadline=SECONDS      wall-clock deadline\n"
+            "  --preempt=N      preempt a task after N instructions without suspending\n"
             "  --               stop handling options\n"
             "  -                stop handling options and execute stdin\n",
             progname);
@@ -76,6 +90,30 @@ static void usage(const char *message, const char *what) {
 
 static int starts_with(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "65536", "64K", "64M", "1G" -> bytes; 0 on a bad size. */
+static int parse_size(const char *text, size_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (end == text || errno != 0 || text[0] == '-')
+        return 0;
+    unsigned long long unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024ULL;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024ULL * 1024;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1024ULL * 1024 * 1024;
+    else if (*end != '\0')
+        return 0;
+    if (unit != 1 && end[1] != '\0')
+        return 0;
+    if (n == 0 || n > (unsigned long long)SIZE_MAX / unit)
+        return 0;
+    *out = (size_t)(n * unit);
+    return 1;
 }
 
 /* Parse argv; returns 0 or EXIT_USAGE. */
@@ -130,10 +168,39 @@ static int parse(struct options *o) {
             }
         } else if (starts_with(a, "--trace=") && a[8] != '\0') {
             o->trace = a + 8;
-        } else if (starts_with(a, "--trace") || starts_with(a, "--sandbox") || starts_with(a, "--max-")
-                   || starts_with(a, "--deadline") || starts_with(a, "--preempt")) {
-            usage("option not implemented yet:", a);
-            return EXIT_USAGE;
+        } else if (strcmp(a, "--sandbox") == 0) {
+            o->sandbox = 1;
+        } else if (starts_with(a, "--max-memory=")) {
+            if (!parse_size(a + 13, &o->limits.max_memory)) {
+                usage("bad memory size (e.g. 65536, 64K, 64M, 1G):", a + 13);
+                return EXIT_USAGE;
+            }
+            o->limited = 1;
+        } else if (starts_with(a, "--max-instructions=")) {
+            size_t n;
+            if (!parse_size(a + 19, &n)) {
+                usage("bad instruction count:", a + 19);
+                return EXIT_USAGE;
+            }
+            o->limits.max_instructions = n;
+            o->limited = 1;
+        } else if (starts_with(a, "--deadline=")) {
+            char *end;
+            o->limits.deadline = strtod(a + 11, &end);
+            if (a[11] == '\0' || *end != '\0' || !(o->limits.deadline > 0)) {
+                usage("bad deadline (seconds > 0 expected):", a + 11);
+                return EXIT_USAGE;
+            }
+            o->limited = 1;
+        } else if (starts_with(a, "--preempt=")) {
+            char *end;
+            long n = strtol(a + 10, &end, 10);
+            if (a[10] == '\0' || *end != '\0' || n < 1 || n > 1000000000L) {
+                usage("bad preemption count (a positive integer expected):", a + 10);
+                return EXIT_USAGE;
+            }
+            o->limits.preempt = (unsigned long)n;
+            o->limited = 1;
         } else {
             usage("unrecognized option", a);
             return EXIT_USAGE;
@@ -144,7 +211,16 @@ static int parse(struct options *o) {
 
 /* ---- running chunks, as lua.c does ---- */
 
+/* The options of the run in progress (msghandler notes a LimitError). */
+static struct options *current_options;
+
 static int msghandler(lua_State *L) {
+    if (current_options != NULL && lua_istable(L, 1)) {
+        lua_getfield(L, 1, "type");
+        if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "LimitError") == 0)
+            current_options->limit_error = 1;
+        lua_pop(L, 1);
+    }
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
@@ -165,7 +241,21 @@ static int msghandler(lua_State *L) {
 }
 
 static int report(lua_State *L, int status) {
+    if (status != LUA_OK && current_options != NULL
+        && (current_options->sandbox || current_options->limited)
+        && corral_sandbox_limit(L) == CORRAL_LIMIT_MEMORY && lua_type(L, -1) == LUA_TSTRING) {
+        /* Lua's own out-of-memory error, from the sandbox's limit */
+        lua_pop(L, 1);
+        lua_pushliteral(L, "LimitError: memory limit exceeded");
+        current_options->limit_error = 1;
+    }
     if (status != LUA_OK) {
+        if (current_options != NULL && lua_istable(L, -1)) {
+            lua_getfield(L, -1, "type");
+            if (lua_isstring(L, -1) && strcmp(lua_tostring(L, -1), "LimitError") == 0)
+                current_options->limit_error = 1;
+            lua_pop(L, 1);
+        }
         const char *msg = lua_tostring(L, -1);
         fprintf(stderr, "%s: %s\n", progname, msg ? msg : "(no message)");
         fflush(stderr);
@@ -292,9 +382,11 @@ static void repl(lua_State *L) {
 static int pmain(lua_State *L) {
     struct options *o = lua_touserdata(L, 1);
     luaL_checkversion(L);
-    luaL_openlibs(L);
-    luaL_requiref(L, "corral", luaopen_corral, 1);
-    lua_pop(L, 1);
+    if (!o->sandbox && !o->limited) {
+        luaL_openlibs(L);
+        luaL_requiref(L, "corral", luaopen_corral, 1);
+        lua_pop(L, 1);
+    }
     if (o->clock) {
         lua_pushstring(L, o->clock);
         corral_set_default(L, "clock");
@@ -350,7 +442,9 @@ static int pmain(lua_State *L) {
 }
 
 static int run(struct options *o) {
-    lua_State *L = luaL_newstate();
+    int sandboxed = o->sandbox || o->limited;
+    current_options = o;
+    lua_State *L = sandboxed ? corral_sandbox_new(&o->limits, o->sandbox, NULL) : luaL_newstate();
     if (L == NULL) {
         fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);
         return EXIT_ERROR;
@@ -363,7 +457,13 @@ static int run(struct options *o) {
         code = (int)lua_tointeger(L, -1);
     else
         report(L, status);
-    lua_close(L);
+    if (sandboxed) {
+        if (code != 0 && (o->limit_error || corral_sandbox_limit(L) != CORRAL_LIMIT_NONE))
+            code = EXIT_LIMIT;
+        corral_sandbox_close(L);
+    } else {
+        lua_close(L);
+    }
     return code;
 }
 
