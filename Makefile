@@ -36,7 +36,7 @@ LUA_SRC  = csrc/lua/lcorral.c csrc/lua/lerror.c csrc/lua/lloop.c csrc/lua/ltask.
            csrc/lua/lfuture.c csrc/lua/llock.c csrc/lua/levent.c csrc/lua/lcond.c \
            csrc/lua/lsema.c csrc/lua/lbarrier.c \
            csrc/lua/lhandle.c csrc/lua/lcoro.c csrc/lua/lqueue.c \
-           csrc/lua/ltrace.c csrc/sandbox/sandbox.c
+           csrc/lua/ltrace.c csrc/lua/lcapi.c csrc/sandbox/sandbox.c
 RUNNER_SRC = csrc/runner/main.c
 CTEST_SRC  = spec/c/test_main.c spec/c/test_core.c spec/c/test_prims.c spec/c/harness.c spec/c/test_queue.c
 
@@ -50,7 +50,7 @@ LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ) $(GEN_OBJ)
 .PHONY: all run test check bench deps install uninstall clean FORCE
 FORCE:
 
-all: $(B)/corral.so $(B)/libcorral.a $(B)/corral $(B)/test_core $(B)/corral.pc
+all: $(B)/corral.so $(B)/libcorral.a $(B)/corral $(B)/test_core $(B)/embed_host $(B)/corral.pc
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -79,6 +79,10 @@ $(B)/libcorral.a: $(LIB_OBJ)
 $(B)/corral: $(RUNNER_OBJ) $(B)/libcorral.a
 	$(CC) $(LDFLAGS) -o $@ $(RUNNER_OBJ) $(B)/libcorral.a $(LUA_LIBS) -lm -Wl,-E
 
+# The embedding example: a C host linked with libcorral.a.
+$(B)/embed_host: examples/embed/host.c $(B)/libcorral.a
+	$(CC) -std=c11 $(WARN) $(CFLAGS) $(LDFLAGS) -Icsrc/include $(LUA_CFLAGS) -o $@ $< $(B)/libcorral.a $(LUA_LIBS) -lm
+
 $(B)/test_core: $(CTEST_OBJ) $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(CTEST_OBJ) $(CORE_OBJ) -lm
 
@@ -105,6 +109,8 @@ run: deps
 	  echo "== $$f"; \
 	  $(B)/corral "$$f" || exit 1; \
 	done
+	@echo "== examples/embed/host.c (build/embed_host)"
+	@$(B)/embed_host
 
 # ---- tests -----------------------------------------------------------
 test: deps

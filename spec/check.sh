@@ -11,7 +11,7 @@ BUSTED=${BUSTED:-$(command -v busted)}
 status=0
 SAN="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 make --no-print-directory B=build/asan CFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" \
-    build/asan/corral build/asan/test_core >/dev/null || exit 1
+    build/asan/corral build/asan/test_core build/asan/embed_host >/dev/null || exit 1
 make --no-print-directory all >/dev/null || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -33,6 +33,8 @@ for f in examples/*.lua; do
     run "example $f" build/asan/corral "$f"
 done
 
+run "embed host" build/asan/embed_host
+
 echo "== valgrind"
 VG="valgrind -q --error-exitcode=24 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
 run "c tests" $VG build/test_core
@@ -41,5 +43,6 @@ for f in examples/*.lua; do
     [ -f "examples/expected/$(basename "$f" .lua).out" ] || continue
     run "example $f" env LUA_CPATH='build/?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' $VG lua5.4 "$f"
 done
+run "embed host" $VG build/embed_host
 [ $status -eq 0 ] && echo "check: clean" || echo "check: FAILED"
 exit $status

@@ -96,5 +96,21 @@ for name in "${examples[@]}"; do
   run_one "$name" lua5.4
 done
 
+# The C host of examples/embed: its output must match expected.out.
+if [ -x build/embed_host ]; then
+  if build/embed_host > "$tmp/embed.out" 2> "$tmp/embed.err" && cmp -s examples/embed/expected.out "$tmp/embed.out"; then
+    echo "ok embed/host (build/embed_host)"
+    passed=$((passed + 1))
+  else
+    echo "FAIL embed/host (build/embed_host)"
+    diff -u examples/embed/expected.out "$tmp/embed.out" | sed 's/^/    /'
+    tail -n 20 "$tmp/embed.err" | sed 's/^/    /'
+    failed=$((failed + 1))
+  fi
+else
+  echo "FAIL embed/host: build/embed_host is missing"
+  failed=$((failed + 1))
+fi
+
 echo "examples: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

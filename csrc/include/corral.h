@@ -21,6 +21,8 @@
 #define CORRAL_OK 0
 #define CORRAL_ENOMEM (-5)
 #define CORRAL_EINVAL (-6)
+#define CORRAL_ERUN (-7)      /* a Lua error: the error object is pushed */
+#define CORRAL_ECLOSED (-8)   /* the loop is closed */
 
 /* Open the corral module: pushes the module table (for luaL_requiref). */
 CORRAL_API int luaopen_corral(lua_State *L);
@@ -36,6 +38,53 @@ CORRAL_API int corral_set_default(lua_State *L, const char *option);
  * return 0 and do nothing.  Only effective in a loop whose "preempt"
  * option (or default) is true.  The sandbox's --preempt uses it. */
 CORRAL_API int corral_preempt(lua_State *L);
+
+/* ---- loops and futures for hosts ---- */
+
+/* A loop driven by the host.  It lives in the lua_State it was made on,
+ * which must have corral loaded (luaL_requiref, or corral_sandbox_new). */
+typedef struct corral_loop corral_loop;
+/* A Future the host resolves from C. */
+typedef struct corral_future corral_future;
+
+/* Run modes of corral_loop_run (as libuv's). */
+#define CORRAL_RUN_DEFAULT 0  /* until no task is pending or nothing can run */
+#define CORRAL_RUN_ONCE 1     /* one iteration, waiting for the next timer */
+#define CORRAL_RUN_NOWAIT 2   /* one iteration, without waiting */
+
+/* A new loop on L (clock: "monotonic", "virtual", or NULL for the
+ * default).  NULL on failure (the error object pushed on L). */
+CORRAL_API corral_loop *corral_loop_new(lua_State *L, const char *clock);
+/* Spawn the function below the top `nargs` values of L as a task: pops
+ * them, pushes the Task.  0 or CORRAL_ERUN/CORRAL_ECLOSED. */
+CORRAL_API int corral_loop_spawn(corral_loop *loop, int nargs);
+/* Run the loop (CORRAL_RUN_*).  Returns the number of tasks still
+ * pending (>= 0), or CORRAL_ERUN / CORRAL_ECLOSED. */
+CORRAL_API int corral_loop_run(corral_loop *loop, int mode);
+/* Run until the Task at the top of L is done: pops it, pushes its results
+ * and returns their number, or CORRAL_ERUN with its error pushed. */
+CORRAL_API int corral_loop_run_until_complete(corral_loop *loop);
+/* Seconds until something can run: 0 if something is ready, the time to
+ * the first timer, or -1 when nothing is scheduled (sleep that long in
+ * the host's own loop, or until a host future is resolved). */
+CORRAL_API double corral_loop_next_deadline(corral_loop *loop);
+/* Cancel and finish every pending task (their <close> variables run), then
+ * free the loop.  The handle is invalid afterwards. */
+CORRAL_API void corral_loop_close(corral_loop *loop);
+
+/* A new pending Future on the loop, pushed on L to hand to Lua (a task
+ * awaits it with future:await()).  NULL on failure. */
+CORRAL_API corral_future *corral_future_new(corral_loop *loop);
+/* Push the Future again. */
+CORRAL_API void corral_future_push(corral_future *future);
+/* Resolve with the top `nvalues` values of L (popped); the awaiting tasks
+ * resume on the loop's next iteration.  0, CORRAL_EINVAL if already done,
+ * or CORRAL_ERUN. */
+CORRAL_API int corral_future_resolve(corral_future *future, int nvalues);
+/* Fail with the error value at the top of L (popped). */
+CORRAL_API int corral_future_fail(corral_future *future);
+/* Let go of the handle (the Future lives on while Lua references it). */
+CORRAL_API void corral_future_release(corral_future *future);
 
 /* ---- the sandbox ---- */
 

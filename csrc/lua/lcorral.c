@@ -244,6 +244,10 @@ const char *corral_strerror(int code) {
         return "not enough memory";
     case CORRAL_EINVAL:
         return "invalid argument";
+    case CORRAL_ERUN:
+        return "Lua error (the error object is on the stack)";
+    case CORRAL_ECLOSED:
+        return "the loop is closed";
     default:
         return "unknown error";
     }
