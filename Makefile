@@ -32,7 +32,8 @@ B = build
 CORE_SRC = csrc/core/loop.c csrc/core/future.c csrc/core/task.c csrc/core/wait.c \
            csrc/core/lock.c csrc/core/event.c csrc/core/cond.c csrc/core/sema.c \
            csrc/core/barrier.c csrc/core/queue.c
-LUA_SRC  = csrc/lua/lcorral.c csrc/lua/lerror.c csrc/lua/lloop.c csrc/lua/ltask.c \
+LUA_SRC  = csrc/lua/lcorral.c csrc/lua/lerror.c csrc/lua/lblock.c csrc/lua/lcallback.c \
+           csrc/lua/lstep.c csrc/lua/lloop.c csrc/lua/ltask.c \
            csrc/lua/lfuture.c csrc/lua/llock.c csrc/lua/levent.c csrc/lua/lcond.c \
            csrc/lua/lsema.c csrc/lua/lbarrier.c \
            csrc/lua/lhandle.c csrc/lua/lcoro.c csrc/lua/lqueue.c \

@@ -138,6 +138,19 @@ int lcr_raise_code(lua_State *L, ltask *task, int rc);
  * core future, carrying the message down every cascade. */
 int lcr_cancel_with_msg(lua_State *L, lloop *loop, cr_future *future, int msg_idx);
 
+/* lblock.c: the running loop, blocking calls */
+lloop *lcr_set_running(lua_State *L, lloop *loop);
+void lcr_forget_running(lloop *loop);
+
+/* lstep.c: task steps, anchors, options */
+void lcr_loop_step(cr_loop *core, cr_task *ctask, int cancel);
+void lcr_task_anchor(lua_State *L, lloop *loop, ltask *task);
+void lcr_task_unanchor(lua_State *L, ltask *task);
+void lcr_report_failed(lua_State *L, lloop *loop);
+void lcr_keep_task_anchors(lua_State *L, lua_State *co, int tidx, lloop *loop);
+void lcr_task_set_error(lua_State *L, int task_idx);
+void lcr_cancelled_error_for(lua_State *L, ltask *task);
+
 /* lloop.c */
 lloop *lcr_running_loop(lua_State *L);
 lloop *lcr_check_loop(lua_State *L, int idx);
