@@ -48,7 +48,7 @@ CTEST_OBJ  = $(CTEST_SRC:%.c=$(B)/obj/%.o)
 GEN_OBJ    = $(B)/obj/gen/std_lua.o
 LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ) $(GEN_OBJ)
 
-.PHONY: all run test check bench deps install uninstall clean FORCE
+.PHONY: all run test check bench bench-deps deps install uninstall clean FORCE
 FORCE:
 
 all: $(B)/corral.so $(B)/libcorral.a $(B)/corral $(B)/test_core $(B)/embed_host $(B)/corral.pc
@@ -121,7 +121,17 @@ test: deps
 check: deps
 	@bash spec/check.sh
 
-bench: deps
+# The anchors of the benchmarks (each is skipped with a note if missing).
+bench-deps:
+	@if ! /usr/bin/python3 -c 'import uvloop' >/dev/null 2>&1 || ! $(LUA) -e 'require "cqueues"' >/dev/null 2>&1 \
+	   || ! $(LUA) -e 'require "system"' >/dev/null 2>&1; then \
+	  echo "installing python3-uvloop lua-cqueues lua-system (benchmark anchors)"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-uvloop lua-cqueues lua-system || true; \
+	fi
+
+bench: deps bench-deps
 	@$(MAKE) --no-print-directory all
 	python3 bench/run.py
 

@@ -18,9 +18,15 @@ Environment:
   SCALE_BIG_RUNS=N   runs per point at 10^6 (default 1: each takes seconds)
   SCALE_QUICK=1      N up to 10^5 only, one run
   SCALE_ANCHORS=a,b  runtimes to measure (default corral,purelua)
+
+Options:
+  --update-results   rewrite the scale section of bench/RESULTS.md
+  --replot           draw again from build/bench/scale.json (the samples
+                     of the last run) without measuring
   BENCH_LUA          Lua interpreter (default lua5.4)
 """
 
+import json
 import math
 import os
 import statistics
@@ -39,7 +45,7 @@ RSS_LIMIT = 1.5 * 2**30  # issue 4: 10^6 sleeping tasks in under 1.5 GiB
 
 RUNTIMES = {
     # name: (BENCH_RT, LUA_PATH dirs, LUA_CPATH)
-    "corral": ("corral", [], os.path.join("build", "?.so") + ";;"),
+    "corral": ("corral", [], None),  # LUA_CPATH: bench_run.snapshot_corral()
     "purelua": ("purelua", [os.path.join("bench", "purelua")], None),
     "cqueues": ("cqlib", [os.path.join("bench", "cqueues")], None),
 }
@@ -63,7 +69,8 @@ def run_point(lua, runtime, series, n):
         if len(parts) == 3 and parts[0] == "RESULT":
             values[parts[1]] = float(parts[2])
     if p.returncode != 0 or not values:
-        return values, f"exit {p.returncode}: {p.stderr.strip()[-300:]}"
+        first = (p.stderr.strip().splitlines() or [""])[0]
+        return values, f"exit {p.returncode}: {first[:300]}"
     return values, None
 
 
@@ -102,11 +109,12 @@ def nice_max(v):
 
 
 def panel(x0, y0, w, h, title, ylabel, lines, sizes, yrange, yfmt, logy,
-          per_column):
+          per_column, refs=()):
     """One plot: x = log10 N; y linear from 0 to yrange[1], or logarithmic
     over yrange when logy. lines: [(label, color, dash, [(n, value)])]; the
     legend goes under the plot, per_column entries a column (one column a
-    runtime). Returns SVG elements."""
+    runtime); refs: [(value, label)] drawn as grey dashed lines. Returns SVG
+    elements."""
     el = []
     lx0, lx1 = log10(sizes[0]), log10(sizes[-1])
     ylo, yhi = yrange
@@ -140,6 +148,12 @@ def panel(x0, y0, w, h, title, ylabel, lines, sizes, yrange, yfmt, logy,
                   f'stroke="#ddd"/>')
         el.append(f'<text x="{x:.1f}" y="{y0 + h + 16}" text-anchor="middle" '
                   f'font-size="11">10<tspan dy="-5" font-size="8">{e}</tspan></text>')
+    for v, label in refs:
+        y = py(v)
+        el.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" '
+                  f'stroke="#888" stroke-dasharray="3,3"/>')
+        el.append(f'<text x="{x0 + w - 4}" y="{y - 4:.1f}" text-anchor="end" '
+                  f'font-size="10" fill="#555">{esc(label)}</text>')
     el.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" '
               f'stroke="#333"/>')
     el.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 34}" text-anchor="middle" '
@@ -195,8 +209,9 @@ def write_svg(path, runtimes, sizes, med, note):
                 lambda v: f"{v / 1000:g} µs" if v >= 1000 else f"{v:g} ns", True, 3)
     el += panel(590, 50, 370, 300, "Memory per sleeping task",
                 "bytes per task", mem_lines, sizes,
-                (0, nice_max(max(mvals or [1]) * 1.15)),
-                lambda v: f"{v:.0f} B", False, 2)
+                (0, nice_max(max(mvals + [RSS_LIMIT / 1e6]) * 1.15)),
+                lambda v: f"{v:.0f} B", False, 2,
+                [(RSS_LIMIT / 1e6, "1.5 GiB / 10^6 tasks")])
     y = 420 + legend_rows * 16
     for line in note:
         el.append(f'<text x="90" y="{y}" font-size="12">{esc(line)}</text>')
@@ -204,6 +219,26 @@ def write_svg(path, runtimes, sizes, med, note):
     el.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(el) + "\n")
+
+
+def measure(lua, runtimes, sizes, runs, big_runs, started):
+    """Every point: {(runtime, result name, N): [values]}, {(runtime,
+    series, N): error}."""
+    samples, errors = {}, {}
+    for n in sizes:
+        for _ in range(runs if n < 1000000 else big_runs):
+            for rt in runtimes:
+                for s in SERIES:
+                    if (rt, s, n) in errors:
+                        continue
+                    values, err = run_point(lua, rt, s, n)
+                    if err:
+                        errors[(rt, s, n)] = err
+                        print(f"error: {rt} {s} {n}: {err}", file=sys.stderr)
+                    for k, v in values.items():
+                        samples.setdefault((rt, k, n), []).append(v)
+        print(f"N={n} done ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
+    return samples, errors
 
 
 def main(argv):
@@ -220,21 +255,29 @@ def main(argv):
     if not runtimes:
         return 1
 
-    samples, errors = {}, {}
+    data_path = os.path.join(ROOT, "build", "bench", "scale.json")
     started = time.time()
-    for n in sizes:
-        for r in range(runs if n < 1000000 else big_runs):
-            for rt in runtimes:
-                for s in SERIES:
-                    if (rt, s, n) in errors:
-                        continue
-                    values, err = run_point(lua, rt, s, n)
-                    if err:
-                        errors[(rt, s, n)] = err
-                        print(f"error: {rt} {s} {n}: {err}", file=sys.stderr)
-                    for k, v in values.items():
-                        samples.setdefault((rt, k, n), []).append(v)
-        print(f"N={n} done ({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
+    date = time.strftime("%Y-%m-%d")
+    if "--replot" in argv:
+        with open(data_path) as f:
+            data = json.load(f)
+        runtimes, sizes, runs = data["runtimes"], data["sizes"], data["runs"]
+        big_runs, date = data["big_runs"], data["date"]
+        samples = {tuple(k.split("/")[:2]) + (int(k.split("/")[2]),): v
+                   for k, v in data["samples"].items()}
+        errors = {tuple(k.split("/")[:2]) + (int(k.split("/")[2]),): v
+                  for k, v in data["errors"].items()}
+    else:
+        if "corral" in runtimes:
+            RUNTIMES["corral"] = ("corral", [], bench_run.snapshot_corral())
+        samples, errors = measure(lua, runtimes, sizes, runs, big_runs, started)
+        os.makedirs(os.path.dirname(data_path), exist_ok=True)
+        with open(data_path, "w") as f:
+            json.dump({"runtimes": runtimes, "sizes": sizes, "runs": runs,
+                       "big_runs": big_runs, "date": date,
+                       "samples": {f"{a}/{b}/{c}": v for (a, b, c), v in samples.items()},
+                       "errors": {f"{a}/{b}/{c}": v for (a, b, c), v in errors.items()}},
+                      f, indent=1)
 
     med = {k: statistics.median(v) for k, v in samples.items()}
     peak = {(rt, n): max(v) for (rt, k, n), v in samples.items() if k == "peak_rss"}
@@ -272,7 +315,7 @@ def main(argv):
 
     svg = os.path.join(HERE, "scale.svg")
     write_svg(svg, runtimes, sizes, med,
-              [f"{time.strftime('%Y-%m-%d')}; medians of {runs} runs (1 at 10^6); "
+              [f"{date}; medians of {runs} runs ({big_runs} at 10^6); "
                "solid: corral, dashed: pure-Lua FIFO scheduler"]
               + [n for n in note if "peak RSS" in n])
     print(table)
@@ -282,7 +325,7 @@ def main(argv):
     print(f"wrote {os.path.relpath(svg, ROOT)} ({time.time() - started:.0f} s)")
 
     if "--update-results" in argv:
-        body = (f"Measured {time.strftime('%Y-%m-%d')}, medians of {runs} runs "
+        body = (f"Measured {date}, medians of {runs} runs "
                 f"({big_runs} at 10^6), `python3 bench/scale.py`:\n\n{table}\n\n"
                 + "".join(f"- {n}\n" for n in note))
         bench_run.replace_section(os.path.join(HERE, "RESULTS.md"), "scale", body)

@@ -41,7 +41,7 @@ def rss():
 
 
 def sleep0(n):
-    tasks_n = 100
+    tasks_n = 10
     k = n // tasks_n
 
     async def worker():
@@ -230,10 +230,10 @@ def mem_event(n):
 
 
 WORKLOADS = {
-    "sleep0": (sleep0, 2000000),
-    "lock": (lock, 200000),
-    "event": (event, 200000),
-    "queue": (queue, 1000000),
+    "sleep0": (sleep0, 500000),
+    "lock": (lock, 30000),
+    "event": (event, 50000),
+    "queue": (queue, 300000),
     "spawn": (spawn, 200000),
     "timer": (timer, 100000),
     "ex42": (ex42, 10000),

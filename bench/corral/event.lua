@@ -6,7 +6,7 @@ local benchlib = require "benchlib"
 local rt = require(os.getenv("BENCH_RT") or "corral")
 
 local WAITERS = 10000
-local ROUNDS = math.max(1, benchlib.size(200000) // WAITERS)
+local ROUNDS = math.max(1, benchlib.size(50000) // WAITERS)
 
 local remaining, all_done
 

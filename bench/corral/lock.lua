@@ -4,7 +4,7 @@
 local benchlib = require "benchlib"
 local rt = require(os.getenv("BENCH_RT") or "corral")
 
-local ROUNDS = benchlib.size(200000)
+local ROUNDS = benchlib.size(30000)
 
 local function worker(lock)
     local sleep = rt.sleep

@@ -4,7 +4,7 @@
 local benchlib = require "benchlib"
 local rt = require(os.getenv("BENCH_RT") or "corral")
 
-local ITEMS = benchlib.size(1000000)
+local ITEMS = benchlib.size(300000)
 
 local function producer(queue)
     for i = 1, ITEMS do queue:put(i) end
