@@ -42,6 +42,13 @@ lloop *lcr_set_running(lua_State *L, lloop *loop) {
 }
 
 
+lloop *lcr_same_state_loop(lua_State *L) {
+    lloop *fast = tls_running;
+    if (fast != NULL && fast->core.current != NULL && ((ltask *)fast->core.current)->co == L)
+        return fast;
+    return NULL;
+}
+
 void lcr_forget_running(lloop *loop) {
     if (tls_running == loop)
         tls_running = NULL;

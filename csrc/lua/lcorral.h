@@ -51,6 +51,9 @@ typedef struct lloop {
     int ud_idx;              /* stack index of the Loop in L while running */
     int failed;              /* registry ref: weak table of failed Tasks */
     uint32_t gather_serial;  /* serial of the last gather (dedup marks) */
+    const void *mt_task;     /* this state's Task metatables and Future */
+    const void *mt_task_failed; /* metatable (lua_topointer), for quick */
+    const void *mt_future;   /* type checks of values of this state */
     double deadline;         /* CLOCK_MONOTONIC time the run must end by, or 0 */
     int preempt;             /* tasks are preempted by a count hook */
     int hook_period;         /* that hook's instruction count */
@@ -141,6 +144,9 @@ int lcr_cancel_with_msg(lua_State *L, lloop *loop, cr_future *future, int msg_id
 /* lblock.c: the running loop, blocking calls */
 lloop *lcr_set_running(lua_State *L, lloop *loop);
 void lcr_forget_running(lloop *loop);
+/* The running loop if L is its current task's thread (so it is of L's
+ * state), else NULL: a cheap way to its cached metatable pointers. */
+lloop *lcr_same_state_loop(lua_State *L);
 
 /* lstep.c: task steps, anchors, options */
 void lcr_loop_step(cr_loop *core, cr_task *ctask, int cancel);
@@ -214,6 +220,9 @@ void lcr_task_report_unretrieved(lua_State *L, int idx);
 /* A task failed: give it the metatable with __gc (the report). */
 void lcr_task_mark_failed(lua_State *L, int idx);
 cr_future *lcr_to_awaitable(lua_State *L, int idx);
+/* The same for a value of loop's own state, by the loop's cached
+ * metatable pointers (no registry lookups). */
+cr_future *lcr_loop_to_awaitable(lua_State *L, lloop *loop, int idx);
 
 /* lfuture.c */
 lfuture *lcr_future_new(lua_State *L, lloop *loop);

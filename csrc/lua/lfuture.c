@@ -12,6 +12,11 @@ int lcr_add_done_callback(lua_State *L, cr_future *future, lloop *loop);
 int lcr_remove_done_callback(lua_State *L, cr_future *future, lloop *loop);
 
 lfuture *lcr_to_future(lua_State *L, int idx) {
+    lloop *loop = lcr_same_state_loop(L);
+    if (loop != NULL) {
+        cr_future *f = lcr_loop_to_awaitable(L, loop, idx);
+        return f != NULL && !f->is_task ? (lfuture *)(void *)f : NULL;
+    }
     return lcr_testudata(L, idx, LCR_C_FUTURE);
 }
 
@@ -285,21 +290,6 @@ int lcr_gather(lua_State *L) {
      * from the list at 1, or the arguments from 1. */
 #define PUSH_ITEM(i) (list_form ? (void)lua_rawgeti(L, 1, (i) + 1) : lua_pushvalue(L, (i) + 1))
     luaL_checkstack(L, 8, "corral.gather");
-    /* Check every item before spawning or linking anything. */
-    for (int i = 0; i < n; i++) {
-        PUSH_ITEM(i);
-        int type = lua_type(L, -1);
-        int ok = type == LUA_TFUNCTION || type == LUA_TTHREAD || lcr_to_awaitable(L, -1) != NULL;
-        lua_pop(L, 1);
-        if (ok)
-            continue;
-        if (list_form) {
-            PUSH_ITEM(i);
-            return luaL_error(L, "bad argument #1 to 'gather' (item #%d: task, future, function or coroutine expected, got %s)",
-                              i + 1, luaL_typename(L, -1));
-        }
-        return luaL_typeerror(L, i + 1, "task, future, function or coroutine");
-    }
     lfuture *outer = lua_newuserdatauv(L, sizeof *outer + (size_t)n * (sizeof(lgather_link) + sizeof(cr_future *)),
                                        FUV_COUNT);
     memset(outer, 0, sizeof *outer);
@@ -319,19 +309,37 @@ int lcr_gather(lua_State *L) {
     lcr_push_loop(L, loop);
     lua_setiuservalue(L, oidx, FUV_LOOP);
     lgather_link *links = gather_links(outer);
+    /* Check every item before spawning or linking anything, noting the
+     * core future of each Task or Future (NULL: a function to spawn). */
+    cr_future **items = gather_items(outer);
+    for (int i = 0; i < n; i++) {
+        PUSH_ITEM(i);
+        int type = lua_type(L, -1);
+        items[i] = type == LUA_TFUNCTION || type == LUA_TTHREAD ? NULL : lcr_loop_to_awaitable(L, loop, -1);
+        int ok = items[i] != NULL || type == LUA_TFUNCTION || type == LUA_TTHREAD;
+        lua_pop(L, 1);
+        if (ok)
+            continue;
+        if (list_form) {
+            PUSH_ITEM(i);
+            return luaL_error(L, "bad argument #1 to 'gather' (item #%d: task, future, function or coroutine expected, got %s)",
+                              i + 1, luaL_typename(L, -1));
+        }
+        return luaL_typeerror(L, i + 1, "task, future, function or coroutine");
+    }
     lua_createtable(L, n, 0); /* item index -> child */
     int kidx = lua_gettop(L);
     int pending = 0;
     for (int i = 0; i < n; i++) {
         PUSH_ITEM(i);
-        cr_future *child = lcr_to_awaitable(L, -1);
+        cr_future *child = items[i];
         if (child == NULL) {
             ltask *spawned = lcr_spawn(L, loop, -1, 0);
             child = &spawned->core.fut;
             lua_remove(L, -2);
+            items[i] = child;
         }
         lua_rawseti(L, kidx, i + 1);
-        gather_items(outer)[i] = child;
         uint32_t *mark = gather_mark_of(child);
         if (*mark == outer->serial)
             continue; /* the same child twice: awaited once */

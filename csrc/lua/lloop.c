@@ -56,6 +56,13 @@ lloop *lcr_loop_new(lua_State *L, int virtual_clock) {
     void *alloc_data;
     lua_Alloc alloc = lua_getallocf(L, &alloc_data);
     loop->core.alloc = alloc;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, lcr_class_key(LCR_C_TASK));
+    loop->mt_task = lua_topointer(L, -1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, lcr_class_key(LCR_C_TASK_FAILED));
+    loop->mt_task_failed = lua_topointer(L, -1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, lcr_class_key(LCR_C_FUTURE));
+    loop->mt_future = lua_topointer(L, -1);
+    lua_pop(L, 3);
     loop->core.alloc_data = alloc_data;
     loop->core.userdata = loop;
     lua_newtable(L);

@@ -7,17 +7,38 @@
 #include "lcorral.h"
 
 ltask *lcr_to_task(lua_State *L, int idx) {
+    lloop *loop = lcr_same_state_loop(L);
+    if (loop != NULL) {
+        cr_future *f = lcr_loop_to_awaitable(L, loop, idx);
+        return f != NULL && f->is_task ? (ltask *)(void *)f : NULL;
+    }
     return lcr_testudata_range(L, idx, LCR_C_TASK, 2);
 }
 
+cr_future *lcr_loop_to_awaitable(lua_State *L, lloop *loop, int idx) {
+    void *p = lua_touserdata(L, idx);
+    if (p == NULL || !lua_getmetatable(L, idx))
+        return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    if (mt == loop->mt_task || mt == loop->mt_task_failed)
+        return &((ltask *)p)->core.fut;
+    if (mt == loop->mt_future)
+        return &((lfuture *)p)->core;
+    return NULL;
+}
+
 ltask *lcr_check_task(lua_State *L, int idx) {
-    ltask *task = lcr_testudata_range(L, idx, LCR_C_TASK, 2);
+    ltask *task = lcr_to_task(L, idx);
     if (task == NULL)
         luaL_typeerror(L, idx, LCR_TASK);
     return task;
 }
 
 cr_future *lcr_to_awaitable(lua_State *L, int idx) {
+    lloop *loop = lcr_same_state_loop(L);
+    if (loop != NULL)
+        return lcr_loop_to_awaitable(L, loop, idx);
     ltask *task = lcr_to_task(L, idx);
     if (task != NULL)
         return &task->core.fut;
