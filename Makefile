@@ -49,9 +49,10 @@ GEN_OBJ    = $(B)/obj/gen/std_lua.o
 LIB_OBJ    = $(CORE_OBJ) $(LUA_OBJ) $(GEN_OBJ)
 
 .PHONY: all run test check bench bench-deps deps install uninstall clean FORCE
-FORCE:
 
 all: $(B)/corral.so $(B)/libcorral.a $(B)/corral $(B)/test_core $(B)/embed_host $(B)/corral.pc
+
+FORCE:
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

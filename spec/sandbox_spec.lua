@@ -130,3 +130,37 @@ describe("--preempt", function()
     assert.are.equal("a1 a2 a3 b1 b2 b3\n", out)
   end)
 end)
+
+describe("sandbox regressions", function()
+  it("a script that catches a LimitError and then ends still exits with status 3", function()
+    -- The script used to finish with status 0 when it ended before the
+    -- hook's next check.
+    local out, code = corral("--max-instructions=100000",
+      [[print(pcall(function() while true do end end)) print("after")]])
+    assert.are.equal(3, code)
+    assert.is_truthy(out:find("after", 1, true), out)
+  end)
+
+  it("tasks that yield often cannot dodge the instruction budget under --preempt", function()
+    -- Preemption restarted the hook's count at every step, so the budget
+    -- was never reached and the script ran forever.
+    local _, code = sh("timeout 20 build/corral --preempt=1000 --max-instructions=200000 -e "
+      .. "'corral.run(function() while true do corral.sleep(0) end end)'")
+    assert.are.equal(3, code)
+  end)
+
+  it("a script cannot lift the deadline with corral.run's options", function()
+    -- {deadline = 0} in the options used to turn the sandbox's deadline off.
+    local out, code = corral("--deadline=0.2",
+      [[corral.run(function() corral.sleep(3) print("slept past") end, { deadline = 0, preempt = false })]])
+    assert.are.equal(3, code)
+    assert.is_nil(out:find("slept past", 1, true), out)
+  end)
+
+  it("a memory limit too small for the libraries ends with status 3, not an abort", function()
+    -- Reporting the error allocated in an unprotected place and the
+    -- process aborted.
+    local _, code = corral("--max-memory=32K", [[print(1)]])
+    assert.are.equal(3, code)
+  end)
+end)

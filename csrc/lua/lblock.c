@@ -69,6 +69,10 @@ int corral_preempt(lua_State *L) {
         lua_sethook(L, lua_gethook(L), lua_gethookmask(L), loop->hook_period);
         return lcr_raise_code(L, task, CR_ECANCELLED);
     }
+    if (!task->hooked) { /* the first hook call of this step */
+        task->hooked = 1;
+        return 0;
+    }
     task->preempted = 1;
     return lua_yield(L, 0);
 }

@@ -17,8 +17,8 @@ struct corral_loop {
 };
 
 struct corral_future {
-    corral_loop *owner; /* the loop it was made on */
-    int ref;            /* registry ref of the Future, or LUA_NOREF */
+    lua_State *L;       /* the state of its loop (main thread) */
+    int ref;            /* registry ref of the Future */
 };
 
 /* Call method `name` of the Loop with the nargs values on top; nres
@@ -119,6 +119,14 @@ void corral_loop_close(corral_loop *loop) {
     free(loop);
 }
 
+static int new_future_protected(lua_State *L) {
+    corral_future *future = lua_touserdata(L, 2);
+    lcr_future_new(L, lua_touserdata(L, 1));
+    lua_pushvalue(L, -1);
+    future->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 1;
+}
+
 corral_future *corral_future_new(corral_loop *loop) {
     corral_future *future = malloc(sizeof *future);
     if (future == NULL || loop->loop->closed) {
@@ -126,19 +134,24 @@ corral_future *corral_future_new(corral_loop *loop) {
         return NULL;
     }
     lua_State *L = loop->L;
-    lcr_future_new(L, loop->loop);
-    lua_pushvalue(L, -1);
-    future->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    future->owner = loop;
+    lua_pushcfunction(L, new_future_protected);
+    lua_pushlightuserdata(L, loop->loop);
+    lua_pushlightuserdata(L, future);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        free(future);
+        return NULL;
+    }
+    future->L = L;
     return future;
 }
 
 void corral_future_push(corral_future *future) {
-    lua_rawgeti(future->owner->L, LUA_REGISTRYINDEX, future->ref);
+    lua_rawgeti(future->L, LUA_REGISTRYINDEX, future->ref);
 }
 
 static int settle(corral_future *future, const char *method, int nvalues) {
-    lua_State *L = future->owner->L;
+    lua_State *L = future->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, future->ref);
     lfuture *f = lcr_to_future(L, -1);
     if (f == NULL || cr_future_done(&f->core)) {
@@ -162,6 +175,6 @@ int corral_future_fail(corral_future *future) {
 void corral_future_release(corral_future *future) {
     if (future == NULL)
         return;
-    luaL_unref(future->owner->L, LUA_REGISTRYINDEX, future->ref);
+    luaL_unref(future->L, LUA_REGISTRYINDEX, future->ref);
     free(future);
 }

@@ -85,6 +85,7 @@ typedef struct ltask {
     uint8_t preempted;       /* corral_preempt yielded it (for loop_step) */
     uint8_t was_preempted;   /* its current suspension is a preemption */
     uint8_t deliver_cancel;  /* raise CancelledError at the next hook call */
+    uint8_t hooked;          /* the preemption hook was called this step */
 } ltask;
 
 /* The loop a task runs on (anchored by the task's thread). */

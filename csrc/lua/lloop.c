@@ -367,6 +367,13 @@ static int loop_step_method(lua_State *L) {
         luaL_error(L, "loop:step: cannot be called from a running loop");
     if (loop->closed)
         luaL_error(L, "loop:step: the loop is closed");
+    if (loop->deadline > 0) { /* a sandbox's deadline bounds the wait */
+        double left = loop->deadline - cr_monotonic_now();
+        if (left <= 0)
+            return lcr_limit_error(L, "deadline");
+        if (!loop->core.virtual_clock && timeout > left)
+            timeout = left;
+    }
     lua_State *saved_L = loop->L;
     int saved_idx = loop->ud_idx;
     loop->L = L;

@@ -170,10 +170,11 @@ void lcr_loop_options(lua_State *L, lloop *loop, int idx) {
             lcr_trace_open(L, loop, lua_tostring(L, -1));
     }
     lua_pop(L, 1);
-    lcr_opt_field(L, idx, "deadline");
+    /* The sandbox's settings: defaults only, a script cannot lift them. */
+    lcr_opt_field(L, 0, "deadline");
     loop->deadline = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
     lua_pop(L, 1);
-    lcr_opt_field(L, idx, "preempt");
+    lcr_opt_field(L, 0, "preempt");
     loop->preempt = lua_toboolean(L, -1);
     lua_pop(L, 1);
     lcr_opt_field(L, idx, "debug");
@@ -202,13 +203,15 @@ void lcr_cancelled_error_for(lua_State *L, ltask *task) {
     lcr_error_push(L, "CancelledError", task->core.fut.cancel_msg);
 }
 
-/* Setting the hook again restarts its instruction count: a task is
- * preempted after N instructions without suspending, not N in all.  A
- * task resumed from a preemption with a cancellation to throw gets its
- * hook at the very next instruction, to raise it there. */
+/* Before a step of a loop with preemption: the task is preempted at the
+ * second hook call of the step (so after N to 2N instructions without
+ * suspending; the hook's count is never reset, which keeps instruction
+ * budgets exact).  A task resumed from a preemption with a cancellation
+ * to throw gets its hook at the very next instruction, to raise it there. */
 static void restart_hook_count(lloop *loop, ltask *task, int cancel) {
     lua_State *co = task->co;
     lua_Hook hook = lua_gethook(co);
+    task->hooked = 0;
     if (hook == NULL)
         return;
     if (loop->hook_period == 0)
@@ -218,8 +221,6 @@ static void restart_hook_count(lloop *loop, ltask *task, int cancel) {
     if (cancel && was_preempted) {
         task->deliver_cancel = 1;
         lua_sethook(co, hook, lua_gethookmask(co), 1);
-    } else {
-        lua_sethook(co, hook, lua_gethookmask(co), loop->hook_period);
     }
 }
 

@@ -244,10 +244,13 @@ static int report(lua_State *L, int status) {
     if (status != LUA_OK && current_options != NULL
         && (current_options->sandbox || current_options->limited)
         && corral_sandbox_limit(L) == CORRAL_LIMIT_MEMORY && lua_type(L, -1) == LUA_TSTRING) {
-        /* Lua's own out-of-memory error, from the sandbox's limit */
+        /* Lua's own out-of-memory error, from the sandbox's limit (said
+         * without allocating: the state is at its limit) */
+        fprintf(stderr, "%s: LimitError: memory limit exceeded\n", progname);
+        fflush(stderr);
         lua_pop(L, 1);
-        lua_pushliteral(L, "LimitError: memory limit exceeded");
         current_options->limit_error = 1;
+        return status;
     }
     if (status != LUA_OK) {
         if (current_options != NULL && lua_istable(L, -1)) {
@@ -458,8 +461,17 @@ static int run(struct options *o) {
     else
         report(L, status);
     if (sandboxed) {
-        if (code != 0 && (o->limit_error || corral_sandbox_limit(L) != CORRAL_LIMIT_NONE))
+        /* A limit, once hit, ends the script with status 3, even if the
+         * script caught the LimitError and came to an end before the
+         * next check. */
+        if (o->limit_error || corral_sandbox_limit(L) != CORRAL_LIMIT_NONE) {
+            if (code == 0)
+                fprintf(stderr, "%s: LimitError: %s limit exceeded\n", progname,
+                        corral_sandbox_limit(L) == CORRAL_LIMIT_MEMORY         ? "memory"
+                        : corral_sandbox_limit(L) == CORRAL_LIMIT_INSTRUCTIONS ? "instructions"
+                                                                               : "deadline");
             code = EXIT_LIMIT;
+        }
         corral_sandbox_close(L);
     } else {
         lua_close(L);

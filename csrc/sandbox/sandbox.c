@@ -200,7 +200,12 @@ lua_State *corral_sandbox_new(const corral_limits *limits, int restricted, const
 
 int corral_sandbox_limit(lua_State *L) {
     sandbox *sb = sandbox_of(L);
-    return sb ? sb->limit : CORRAL_LIMIT_NONE;
+    if (sb == NULL)
+        return CORRAL_LIMIT_NONE;
+    /* the loop enforces the deadline too, while it sleeps */
+    if (sb->limit == CORRAL_LIMIT_NONE && sb->deadline > 0 && monotonic() > sb->deadline)
+        sb->limit = CORRAL_LIMIT_DEADLINE;
+    return sb->limit;
 }
 
 void corral_sandbox_close(lua_State *L) {
