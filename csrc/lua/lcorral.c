@@ -146,14 +146,33 @@ static int corral_run(lua_State *L) {
     return lcr_task_push_results(L, task, tidx, 0);
 }
 
+static const lcr_blocker sleep_blocker = {"sleep", lcr_push_none};
+
+/* sleep(0) resumes here: only a thrown cancellation can stop it. */
+static int sleep0_k(lua_State *L, int status, lua_KContext ctx) {
+    (void)status;
+    ltask *self = (ltask *)ctx;
+    self->blocker = NULL;
+    if (self->core.cancel_thrown)
+        return lcr_raise_code(L, self, CR_ECANCELLED);
+    return 0;
+}
+
 static int corral_sleep(lua_State *L) {
     lua_Number seconds = luaL_checknumber(L, 1);
     if (isnan(seconds))
         return luaL_argerror(L, 1, "number expected, got NaN");
     ltask *self = lcr_need_task(L, "corral.sleep");
+    if (!(seconds > 0)) {
+        /* The fast path of the commonest switch: a bare yield of exactly
+         * one iteration (the same as cr_op_sleep's phase 0, without the op). */
+        self->blocker = &sleep_blocker;
+        cr_task_block_on(&self->core, NULL);
+        lua_pushlightuserdata(L, lcr_sentinel());
+        return lua_yieldk(L, 1, (lua_KContext)self, sleep0_k);
+    }
     cr_op_sleep(&self->core, seconds);
-    static const lcr_blocker blocker = {"sleep", lcr_push_none};
-    return lcr_block(L, self, &blocker);
+    return lcr_block(L, self, &sleep_blocker);
 }
 
 static int corral_spawn(lua_State *L) {
