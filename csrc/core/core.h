@@ -236,6 +236,7 @@ struct cr_task {
     uint8_t cancel_thrown;   /* the running step was resumed with one */
     uint8_t blocked;         /* a block request was made this step */
     uint8_t started;         /* the first step has run */
+    uint8_t in_cancel;       /* cr_task_cancel is running for it (cycles) */
 };
 
 /* 1 if the handle is a task's step handle. */

@@ -32,6 +32,7 @@ void cr_task_init(cr_task *task, cr_loop *loop) {
     task->cancel_thrown = 0;
     task->blocked = 0;
     task->started = 0;
+    task->in_cancel = 0;
     cr_loop_call_soon(loop, &task->step);
 }
 
@@ -39,8 +40,15 @@ int cr_task_cancel(cr_task *task) {
     if (cr_future_done(&task->fut))
         return 0;
     task->cancels_requested++;
-    if (task->waiting_on != NULL && cr_future_cancel(task->waiting_on))
-        return 1;
+    /* Tasks awaiting each other in a cycle: the cancellation comes back
+     * here; stop the recursion and deliver it at the next step instead. */
+    if (!task->in_cancel && task->waiting_on != NULL) {
+        task->in_cancel = 1;
+        int cancelled = cr_future_cancel(task->waiting_on);
+        task->in_cancel = 0;
+        if (cancelled)
+            return 1;
+    }
     task->must_cancel = 1;
     task->fut.cancel_msg = task->fut.loop->cancel_msg;
     return 1;

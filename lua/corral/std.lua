@@ -119,7 +119,12 @@ function corral.wait_for(aw, seconds)
   need_task("corral.wait_for")
   seconds = check_seconds("wait_for", 2, seconds)
   if type(aw) == "function" then
-    if seconds ~= nil and seconds <= 0 then error(new_error("TimeoutError", ""), 0) end
+    if seconds ~= nil and seconds <= 0 then
+      -- As asyncio: the function becomes a task that is cancelled before
+      -- its first step (so it never runs), then TimeoutError.
+      cancel_and_wait(spawn(aw))
+      error(new_error("TimeoutError", ""), 0)
+    end
     return corral.timeout(seconds, aw)
   end
   local fut = ensure_future("wait_for", aw, 1)
