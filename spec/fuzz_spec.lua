@@ -16,6 +16,8 @@ local PASSING = {
   -- fixed bugs (regressions): an await cycle's cancel recursed until
   -- SIGSEGV; wait_for(fn, 0) did not go through a cancelled task as asyncio
   "bug_await_cycle", "bug_wait_for_fn_zero",
+  -- Condition.wait kept the cancel message across the lock's re-acquisition
+  "bug_cond_cancel_msg",
 }
 
 -- Cases that show a corral bug (reported; see spec/fuzz/README.md).
@@ -23,8 +25,6 @@ local PASSING = {
 local KNOWN_BUGS = {
   bug_group_deadlock =
     "a deadlock while the main task waits in corral.group reaches main as CancelledError, not DeadlockError",
-  bug_cond_cancel_msg =
-    "Condition:wait cancelled while it must wait to re-acquire the lock raises CancelledError without the cancel message",
   bug_pending_cancel_msg =
     "cancel() on a task whose wakeup already carries a CancelledError replaces that error (and its message)",
 }

@@ -117,6 +117,7 @@ void cr_op_barrier_wait(cr_task *task, cr_barrier *barrier) {
     task->op.fn = wait_step;
     task->op.object = barrier;
     task->op.phase = W_LOCK;
+    task->op.has_msg = 0;
     task->op.sub = 0;
     task->op.error = 0;
     task->op.value = 0;
@@ -156,10 +157,12 @@ void cr_op_barrier_reset(cr_task *task, cr_barrier *barrier) {
     task->op.fn = reset_step;
     task->op.object = barrier;
     task->op.phase = 0;
+    task->op.has_msg = 0;
 }
 
 void cr_op_barrier_abort(cr_task *task, cr_barrier *barrier) {
     task->op.fn = abort_step;
     task->op.object = barrier;
     task->op.phase = 0;
+    task->op.has_msg = 0;
 }

@@ -40,14 +40,21 @@ int cr_cond_wait_step(cr_task *task, cr_cond *cond, int8_t *sub, int8_t *error) 
         return CR_WAIT;
     case SUB_WAITING:
         cr_wait_dequeue(task);
-        if (cr_task_wake_status(task) == CR_ECANCELLED)
+        if (cr_task_wake_status(task) == CR_ECANCELLED) {
             *error = CR_ECANCELLED;
+            /* raised after the lock is ours again: keep its message */
+            task->op.cancel_msg = cr_task_cancel_msg(task);
+            task->op.has_msg = 1;
+        }
         break;
     case SUB_REACQUIRING:
     default:
         if (cr_lock_acquire_end(task, cond->lock) == CR_OK)
             goto finish;
         *error = CR_ECANCELLED;
+        task->op.has_msg = 0; /* the latest cancellation wins, as asyncio */
+        task->op.cancel_msg = cr_task_cancel_msg(task);
+        task->op.has_msg = 1;
         break;
     }
     /* Must re-acquire the lock even if the wait was cancelled. */
@@ -73,6 +80,7 @@ int cr_op_cond_wait(cr_task *task, cr_cond *cond) {
     task->op.fn = wait_step;
     task->op.object = cond;
     task->op.phase = 0;
+    task->op.has_msg = 0;
     task->op.sub = SUB_START;
     task->op.error = CR_OK;
     return CR_OK;

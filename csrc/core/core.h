@@ -206,6 +206,8 @@ typedef struct cr_op {
     int8_t phase;      /* where the op resumes */
     int8_t sub;        /* nested phase (condition wait inside a barrier) */
     int8_t error;      /* error to raise after cleanup (CR_E*) */
+    uint8_t has_msg;   /* cancel_msg below was captured */
+    const void *cancel_msg; /* message of a cancellation seen mid-op */
     union {
         long value;    /* result (barrier index, queue item) */
         double delay;  /* sleep delay */
@@ -260,6 +262,9 @@ void cr_task_step_done(cr_task *task, int result);
 void cr_task_interrupt(cr_task *task);
 /* Mark a task finished without running it further (teardown). */
 void cr_task_abandon(cr_task *task);
+/* The message of the cancellation the current step was woken with: the
+ * cancelled future's, else the task's own cancel() message. */
+const void *cr_task_cancel_msg(const cr_task *task);
 /* How the current step was woken: CR_ECANCELLED if a cancellation was
  * thrown or the awaited future was cancelled, CR_OK otherwise. */
 int cr_task_wake_status(const cr_task *task);

@@ -78,6 +78,14 @@ void cr_task_unblock(cr_task *task) {
     cr_handle_detach(task->fut.loop, &task->timer);
 }
 
+const void *cr_task_cancel_msg(const cr_task *task) {
+    if (task->op.has_msg)
+        return task->op.cancel_msg;
+    if (task->waiting_on != NULL && task->waiting_on->state == CR_CANCELLED)
+        return task->waiting_on->cancel_msg;
+    return task->fut.cancel_msg;
+}
+
 int cr_task_wake_status(const cr_task *task) {
     if (task->cancel_thrown)
         return CR_ECANCELLED;

@@ -72,9 +72,8 @@ int lcr_raise_code(lua_State *L, ltask *task, int rc) {
             /* A thrown cancellation carries the task's cancel() message;
              * a cancelled future the message it was cancelled with. */
             const cr_task *t = &task->core;
-            const void *msg = t->fut.cancel_msg;
-            if (t->waiting_on != NULL && t->waiting_on->state == CR_CANCELLED)
-                msg = t->waiting_on->cancel_msg;
+            const void *msg = cr_task_cancel_msg(t);
+            task->core.op.has_msg = 0;
             return lcr_error_raise(L, "CancelledError", msg);
         }
         return lcr_error_raise(L, "CancelledError", NULL);
